@@ -1,4 +1,69 @@
 // Package archive is amber's store: one bbolt file holding every captured
 // exchange byte for byte, content-addressed bodies, the crawl frontier, crawl
 // runs and scheduled jobs.
+//
+// # Use
+//
+// [Open] a file, [Store.CreateRun], then [Store.Commit] a [Batch] for each
+// fetch: the capture, the frontier items it finishes and the links it
+// found go in one transaction, so a crawl killed at any moment resumes
+// exactly ([Store.QueueHosts], [Store.PeekQueue]). Captures are read back
+// with [Store.Captures], [Store.CapturesOf], [Store.Capture] and
+// [Store.Body]; [Store.Why] explains a URL; [Store.Verify] checks the file.
+//
+// # Layout
+//
+// Top-level buckets (schema version 1, in meta):
+//
+//	meta      "schema" -> be32 version. Open refuses a newer version.
+//	runs      be64(run ID) -> Run
+//	captures  SURT(url) 0x00 be64(unix ns of Time) -> Capture metadata
+//	          (Request and ResponseHead inline, Body not: BodyDigest names it).
+//	          A taken key gets +1 ns until free, so no capture overwrites
+//	          another; keys of one URL sort in time order.
+//	bodies    sha256(raw body) be32(chunk index) -> zstd(at most 1 MiB raw)
+//	bodyinfo  sha256(raw body) -> be64 raw length, be32 chunk count
+//	pdig      payload digest ("sha1:BASE32") -> key of the first capture with it
+//	robots    scheme://host:port -> RobotsEntry (the latest fetched)
+//	frontier  be64(run ID) -> nested bucket per run with:
+//	            seen      url -> state (queued/done), reason, parent, anchor, hops, seq, time
+//	            queue     HostKey 0x00 be64(seq) -> Item
+//	            skips     url -> Skip (the first decision only)
+//	            failures  url -> Failure (the latest)
+//
+// Values other than bodies are a version byte (1) followed by JSON, so the
+// encoding can change without a new file. Keys longer than 1 KiB are cut
+// and made unique with a hash of the whole (sha1 of the URL for SURTs,
+// sha256 for frontier keys). The SURT of capture keys is IA-style: scheme
+// dropped, host lower-cased, "www." dropped and reversed with commas, ")"
+// then path and sorted query, fragment dropped. It is lossy, so the exact
+// URL is in the value and readers filter on it.
+//
+// Identical bodies are stored once. A capture whose non-empty, untruncated
+// payload digest was seen before gets RevisitOf (the key of the first
+// capture with that payload), which the WARC exporter writes as a revisit.
+//
+// # Commits
+//
+// Bodies are hashed and compressed in the caller's goroutine. One writer
+// goroutine then puts the batches of concurrent callers in one bbolt
+// transaction (group commit, up to 256 batches) and answers each caller
+// after the fsync; if that transaction fails, each batch is retried alone
+// so one bad batch fails only its own caller. A failed commit (disk full,
+// say) rolls back entirely and names the file in its error.
+//
+// # Caveats
+//
+//   - bbolt allows one process at a time: while a crawl holds the file,
+//     another Open (even read-only) fails with [ErrLocked] after
+//     Options.Timeout. Replay a running crawl from the same process
+//     (`amber serve`).
+//   - The file never shrinks; deleted pages are reused. Compact offline
+//     with `bbolt compact`.
+//   - bbolt can panic on a damaged file. Open, reads and commits recover
+//     and return errors wrapping [ErrCorrupt]; a panic while opening may
+//     leave the file descriptor (and its lock) open until the process ends.
+//   - Listings and Verify read in pages of short transactions, so a
+//     long listing does not block commits, but it may see commits made
+//     while it runs.
 package archive

@@ -75,6 +75,7 @@ type Item struct {
 	URL       string    // absolute, canonical (see crawler canonicalisation)
 	HostKey   string    // scheme://host:port: the politeness and robots unit
 	Reason    Reason    // why it is wanted
+	Via       Reason    // for a redirect target: why the URL that redirected here was wanted
 	Parent    string    // the page that linked here
 	Anchor    string    // the link text or attribute
 	Hops      string    // hop path from the seed

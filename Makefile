@@ -1,0 +1,46 @@
+# amber's tasks. "make demo" and "make test" are all a fresh clone needs.
+GO      ?= go
+PKGS    := ./... ./testdata/fixture
+BENCHTIME ?= 1x
+
+.PHONY: all build test demo lint bench fuzz tidy-check clean
+
+all: build
+
+build:
+	$(GO) build -o bin/amber ./cmd/amber
+
+# The whole suite, race detector on. Tests that read third-party WARCs and
+# robots cases need AMBER_INTEROP (set by .ci/run); elsewhere they skip and say so.
+test:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# Serve the bundled fixture site on loopback, crawl it, and show what was kept.
+demo:
+	$(GO) run ./cmd/amber demo --dir demo-output
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+# Benchmarks: figures go in the issue notes, never in timed tests.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# Each fuzz target for a short while; findings land in testdata/fuzz as regressions.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+tidy-check:
+	cp go.mod /tmp/amber-go.mod.bak; cp go.sum /tmp/amber-go.sum.bak
+	$(GO) mod tidy
+	@git diff --exit-code go.mod go.sum || (echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1)
+
+clean:
+	rm -rf bin demo-output

@@ -1,0 +1,34 @@
+// Package crawler fetches sites politely and hands every exchange, byte for
+// byte, to a [Store].
+//
+// # Pipeline
+//
+// A run's frontier lives in the store. The scheduler reads a few queued items
+// per host at a time, hands them to a bounded set of workers, and the worker
+// fetches through colly, whose transport is a [Transport] that tees the
+// connection: the request as sent and the response as received (status line,
+// header order and case, chunked framing, content-coding, non-UTF-8 bytes)
+// are kept, while colly's parser gets a decoded copy. The capture, the
+// frontier item it completes and the links it adds are committed in one
+// [archive.Batch], so a killed crawl resumes with nothing lost and nothing
+// captured twice.
+//
+// # Politeness
+//
+//   - robots.txt per scheme://host:port, RFC 9309 ([Robots]), fetched through
+//     the same transport (so it is archived), cached for a day in the store.
+//     2xx: obey; 4xx: allow all; 5xx or unreachable: fetch nothing from the
+//     host, retry later, give up after a few tries with a reason.
+//   - At most PerHost requests in flight per host (default 1); request starts
+//     at least max(Delay, Crawl-delay) apart, Crawl-delay capped.
+//   - 429 and 503 pause only that host, for Retry-After (seconds or an HTTP
+//     date) or an exponential backoff. A 429/503 that will be retried is not
+//     stored; the last answer is.
+//   - The User-Agent names amber, its version and the operator's contact.
+//
+// # Link rules
+//
+// [Rules.Decide] says, for every link of every fetched page, whether it is
+// followed and why not; both answers are stored, so "amber why URL" can
+// explain any URL.
+package crawler
