@@ -425,13 +425,26 @@ func (s *scheduler) handleRobots(ctx context.Context, t *task) error {
 	h.robotsBusy = false
 	if rb.Unavailable() {
 		h.robotsTries++
-		if h.robotsTries >= robotsTries {
+		// A host that does not answer at all (refused, DNS, TLS) gets the
+		// --retries budget and the network backoff: waiting long for the
+		// robots.txt of a site that is down would only stall the crawl.
+		// A 5xx is the site asking for time: RobotsRetry, doubling.
+		netErr := why != "" && !strings.HasPrefix(why, "status ")
+		limit := robotsTries
+		if netErr {
+			limit = cfg.Retries + 1
+		}
+		if h.robotsTries >= limit {
 			h.gaveUp = fmt.Sprintf("robots.txt of %s unavailable after %d tries (%s), so the site may not be crawled; try again later", h.key, h.robotsTries, why)
 			s.mu.Unlock()
 			s.giveUp(ctx, h)
 			return nil
 		}
-		h.robotsRetryAt = now.Add(cfg.RobotsRetry << (h.robotsTries - 1))
+		if netErr {
+			h.robotsRetryAt = now.Add(backoff(h.delay, h.robotsTries-1, cfg.MaxBackoff))
+		} else {
+			h.robotsRetryAt = now.Add(cfg.RobotsRetry << (h.robotsTries - 1))
+		}
 		s.mu.Unlock()
 		return nil
 	}

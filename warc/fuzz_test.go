@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -52,7 +54,8 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("block changed in round trip: %v", err)
 			}
 			for _, fl := range rec.Header {
-				if got.Header.Get(fl.Name) == "" && fl.Value != "" {
+				// The writer turns stray CR/LF in values into spaces: framing first.
+				if !slices.Contains(got.Header.Values(fl.Name), strings.TrimSpace(oneLine(fl.Value))) {
 					t.Fatalf("field %s lost in round trip", fl.Name)
 				}
 			}

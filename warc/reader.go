@@ -563,8 +563,10 @@ func (r *Reader) setLength(end int64) {
 // ReadBlock reads the rest of the current block into memory.
 func (r *Reader) ReadBlock() ([]byte, error) {
 	var b bytes.Buffer
-	if n := r.remain; n > 0 && n < 64<<20 {
-		b.Grow(int(n))
+	// Trust Content-Length only so far: a corrupt header must not make
+	// the reader allocate gigabytes up front.
+	if n := r.remain; n > 0 {
+		b.Grow(int(min(n, 1<<20)))
 	}
 	_, err := io.Copy(&b, struct{ io.Reader }{r})
 	return b.Bytes(), err

@@ -175,7 +175,9 @@ func runCrawl(ctx context.Context, fs *pflag.FlagSet, f *crawlFlags, args []stri
 	var st crawler.Stats
 	if f.resume {
 		fmt.Fprintf(stderr, "resuming run %d (%s)\n", run.ID, strings.Join(seeds, " "))
-		st, err = cr.Resume(ctx, run.ID, seeds)
+		// Seeds are queued again: the store ignores those already seen,
+		// and a run killed before its seeds were committed still starts.
+		st, err = cr.Run(ctx, run.ID, seeds)
 	} else {
 		st, err = cr.Run(ctx, run.ID, seeds)
 	}
