@@ -96,11 +96,10 @@ func TestIndexGolden(t *testing.T) {
 }
 
 type interopCase struct {
-	path     string
-	records  int      // -1: not checked
-	defects  []string // substrings that must appear in some record or file defect
-	clean    bool     // no defects at all
-	firstErr bool     // Next fails before any record (not a WARC)
+	path    string
+	records int      // -1: not checked
+	defects []string // substrings that must appear in some record or file defect
+	clean   bool     // no defects at all
 }
 
 func readAll(t *testing.T, path string) (n int, defects []string, err error) {
