@@ -381,3 +381,38 @@ func TestCrawlPipedAndFailures(t *testing.T) {
 		t.Errorf("show --raw does not start with the status line: %.100q", raw.stdout)
 	}
 }
+
+// TestProgressOnTerminal runs a crawl on a pseudo-terminal (util-linux
+// script) and checks the live status line is drawn there.
+func TestProgressOnTerminal(t *testing.T) {
+	scriptPath, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("util-linux 'script' is not installed: no pseudo-terminal to test the status line on")
+	}
+	srv, err := fixture.Start(fixture.Options{Articles: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "amber.db")
+	args := append(append([]string{"crawl"}, siteArgs(srv, db)...), srv.Seed())
+	args[4] = "20ms" // --delay: the crawl lasts long enough for a few redraws
+	line := os.Args[0]
+	for _, a := range args {
+		line += " '" + a + "'"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptPath, "-qec", line, "/dev/null")
+	cmd.Env = append(os.Environ(), "AMBER_RUN_MAIN=1", "AMBER_DB=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("crawl on a terminal: %v\n%s", err, out)
+	}
+	s := string(out)
+	for _, want := range []string{"\r\x1b[Kfetched ", "queued ", "pages/s", "hosts waiting", "run 1 finished"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("terminal output lacks %q:\n%q", want, s)
+		}
+	}
+}
