@@ -201,7 +201,8 @@ func (c *Crawler) Transport() *Transport { return c.tr }
 // page is what colly's callbacks learn about one fetched page; it travels in
 // the colly.Context of the request.
 type page struct {
-	links []Link
+	links  []Link
+	headAt time.Time // when the response head arrived; zero if none did
 }
 
 const pageKey = "amber.page"
@@ -271,6 +272,13 @@ func (c *Crawler) newCollector() *colly.Collector {
 	col.OnHTML("[style]", func(e *colly.HTMLElement) {
 		for _, u := range CSSLinks([]byte(e.Attr("style"))) {
 			add(e, Link{URL: absolute(e, u), Kind: CSSURL, Attr: e.Name + "@style"})
+		}
+	})
+	// The scheduler counts a host's delay from the moment the server had
+	// surely begun the request: when its response head arrived.
+	col.OnResponseHeaders(func(r *colly.Response) {
+		if p, ok := r.Ctx.GetAny(pageKey).(*page); ok {
+			p.headAt = c.now()
 		}
 	})
 	col.OnResponse(func(r *colly.Response) {
@@ -409,9 +417,10 @@ func (c *Crawler) count(b *archive.Batch) {
 	c.skipped.Add(int64(len(b.Skipped)))
 }
 
-// fetch performs one GET through colly and returns the exchange and the
-// links colly's callbacks found in it.
-func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, []Link, error) {
+// fetch performs one GET through colly and returns the exchange, the
+// links colly's callbacks found in it, and when the response head arrived
+// (zero when no response did).
+func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, []Link, time.Time, error) {
 	id := strconv.FormatUint(c.idSeq.Add(1), 10)
 	hdr := http.Header{}
 	hdr.Set("User-Agent", c.cfg.UserAgent)
@@ -436,12 +445,12 @@ func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, []Link
 		if err == nil {
 			err = errors.New("no exchange was recorded")
 		}
-		return nil, nil, err
+		return nil, nil, p.headAt, err
 	}
 	if ex.Err != nil {
-		return ex, nil, ex.Err
+		return ex, nil, p.headAt, ex.Err
 	}
-	return ex, p.links, nil
+	return ex, p.links, p.headAt, nil
 }
 
 // fetchRaw performs one GET outside colly (robots.txt) and returns the

@@ -527,13 +527,25 @@ func (c *teeConn) Read(p []byte) (int, error) {
 	return c.w.read(p, n, err)
 }
 
+// Write records the bytes before sending them: a fast server can answer,
+// and the exchange be snapshotted, before Conn.Write returns, and the request
+// must already be in the record then. A short write trims the record back.
 func (c *teeConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
 	c.w.mu.Lock()
-	if !c.w.stopped {
-		c.w.req = append(c.w.req, p[:n]...)
+	recorded := !c.w.stopped
+	before := len(c.w.req)
+	if recorded {
+		c.w.req = append(c.w.req, p...)
 	}
 	c.w.mu.Unlock()
+	n, err := c.Conn.Write(p)
+	if recorded && n < len(p) {
+		c.w.mu.Lock()
+		if len(c.w.req) == before+len(p) {
+			c.w.req = c.w.req[:before+n]
+		}
+		c.w.mu.Unlock()
+	}
 	return n, err
 }
 

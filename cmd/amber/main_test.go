@@ -155,8 +155,11 @@ func TestKillResume(t *testing.T) {
 	first := append(append([]string{"crawl"}, base...), srv.Seed())
 	resume := []string{"crawl", "--resume", "--db", db}
 
+	// wantKills kills land at random moments; then the crawl is resumed
+	// without interruption until it finishes.
+	const wantKills = 20
 	kills, started := 0, false
-	for attempt := 0; attempt < 60; attempt++ {
+	for attempt := 0; attempt < 200; attempt++ {
 		args := resume
 		if !started {
 			args = first
@@ -169,7 +172,10 @@ func TestKillResume(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		wait := time.Duration(10+rng.Intn(150)) * time.Millisecond
+		var kill <-chan time.Time
+		if kills < wantKills {
+			kill = time.After(time.Duration(10+rng.Intn(150)) * time.Millisecond)
+		}
 		select {
 		case err := <-done:
 			if err != nil {
@@ -187,8 +193,11 @@ func TestKillResume(t *testing.T) {
 			}
 			t.Logf("finished after %d kills", kills)
 			checkOnce(t, srv, lsJSON(t, db))
+			if r := runAmber(t, "verify", "--db", db); r.code != 0 && !strings.Contains(r.stderr, "unknown command") {
+				t.Errorf("amber verify after the kills: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
 			return
-		case <-time.After(wait):
+		case <-kill:
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			kills++
