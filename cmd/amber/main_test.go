@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -274,7 +277,7 @@ func TestStoreInUse(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, args := range [][]string{{"ls", "--db", db}, {"crawl", "--db", db, srv.Seed()}} {
+	for _, args := range [][]string{{"ls", "--db", db}, {"crawl", "--db", db, srv.Seed()}, {"replay", "--db", db, "--listen", "127.0.0.1:0"}} {
 		start := time.Now()
 		r := runAmber(t, args...)
 		took := time.Since(start)
@@ -423,5 +426,60 @@ func TestProgressOnTerminal(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, s)
 		}
+	}
+}
+
+// TestReplayCommand serves a crawled archive with "amber replay" and reads
+// an archived page through it, then stops it with Ctrl-C.
+func TestReplayCommand(t *testing.T) {
+	srv, err := fixture.Start(fixture.Options{Articles: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "amber.db")
+	if r := runAmber(t, append(append([]string{"crawl"}, siteArgs(srv, db)...), srv.Seed())...); r.code != 0 {
+		t.Fatalf("crawl: exit %d\n%s", r.code, r.stderr)
+	}
+	seed := srv.Seed()
+	srv.Close() // nothing live is reachable while replaying
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := amber(ctx, "replay", "--db", db, "--listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("replay printed no address: %v\n%s", err, errb.String())
+	}
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		t.Fatalf("replay did not print its address: %q", line)
+	}
+	base := strings.Fields(line[i:])[0]
+	resp, err := http.Get(base + "web/" + seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Memento-Datetime") == "" || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET /web/%s: %d, Memento-Datetime %q, CSP %q", seed, resp.StatusCode, resp.Header.Get("Memento-Datetime"), resp.Header.Get("Content-Security-Policy"))
+	}
+	if !strings.Contains(string(body), "/web/") || !strings.Contains(string(body), "China Digital Times") {
+		t.Errorf("replayed front page is not rewritten into the archive: %s %v\n%.1500s", resp.Request.URL, resp.Header, body)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("replay after Ctrl-C: %v (want a clean exit)\n%s", err, errb.String())
 	}
 }

@@ -45,6 +45,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newShowCmd(stdout),
 		newWhyCmd(stdout),
 		newDemoCmd(stdout, stderr),
+		newReplayCmd(stdout, stderr),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
