@@ -308,6 +308,11 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 				return err
 			}
 		}
+		if c.WARCRecordID != "" {
+			if err := putImported(st.tx, c, key); err != nil {
+				return err
+			}
+		}
 		v, err := encodeCapture(c)
 		if err != nil {
 			return err

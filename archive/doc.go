@@ -25,6 +25,11 @@
 //	bodyinfo  sha256(raw body) -> be64 raw length, be32 chunk count
 //	pdig      payload digest ("sha1:BASE32") -> key of the first capture with it
 //	robots    scheme://host:port -> RobotsEntry (the latest fetched)
+//	jobs      job name -> JobState (next run, last run and its result,
+//	          history of run IDs); created by the first UpdateJob
+//	imported  WARC-Record-ID 0x00 target URI -> key of the capture imported
+//	          from that record (so importing a file twice stores nothing
+//	          twice); written in the capture's own commit
 //	frontier  be64(run ID) -> nested bucket per run with:
 //	            seen      url -> state (queued/done), reason, parent, anchor, hops, seq, time
 //	            queue     HostKey 0x00 be64(seq) -> Item
@@ -42,6 +47,26 @@
 // Identical bodies are stored once. A capture whose non-empty, untruncated
 // payload digest was seen before gets RevisitOf (the key of the first
 // capture with that payload), which the WARC exporter writes as a revisit.
+//
+// # Export and import
+//
+// [Store.Export] writes selected captures as WARC 1.1 files (through
+// warc.FileWriter: `.open` then rename, rotation) and a sorted CDXJ index;
+// record IDs are derived from capture keys, so re-exports match.
+// [Store.Import] reads WARC files written elsewhere into a new run (job
+// "import"), remembering each record's WARC-Record-ID in the imported
+// bucket in the capture's own commit, so nothing is imported twice.
+//
+// # Scheduled jobs and changes
+//
+// [Store.UpdateJob], [Store.Job] and [Store.Jobs] keep each scheduled job's
+// [JobState] (package schedule drives them). For incremental re-crawls,
+// [Store.Validators] gives the ETag and Last-Modified of a URL's newest full
+// answer (a reverse cursor over that URL's captures only), and
+// [Store.Queued] lists what a run queued with its parent page, so a page
+// that answers 304 can have its links from last time queued again.
+// [Store.Changes] compares two runs: new, changed and gone URLs, a 304
+// standing for the answer before it.
 //
 // # Commits
 //

@@ -30,6 +30,7 @@ var (
 	bucketPdig     = []byte("pdig")
 	bucketFrontier = []byte("frontier")
 	bucketRobots   = []byte("robots")
+	bucketImported = []byte("imported")
 
 	bucketSeen     = []byte("seen")
 	bucketQueue    = []byte("queue")
@@ -40,7 +41,7 @@ var (
 )
 
 var topBuckets = [][]byte{bucketMeta, bucketRuns, bucketCaptures, bucketBodies,
-	bucketBodyInfo, bucketPdig, bucketFrontier, bucketRobots}
+	bucketBodyInfo, bucketPdig, bucketFrontier, bucketRobots, bucketImported}
 
 // Options tune how a store is opened. The zero value is a sensible default.
 type Options struct {

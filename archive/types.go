@@ -61,6 +61,10 @@ type Capture struct {
 	Outlinks    []string // links found in the body (for WARC metadata records)
 	Location    string   // the resolved Location of a redirect, if any
 	Conditional bool     // the request carried If-None-Match/If-Modified-Since
+	// WARCRecordID is set on captures imported from a WARC file: the
+	// WARC-Record-ID of the response or revisit record read. Commit records
+	// it in the imported bucket so the same record is never imported twice.
+	WARCRecordID string `json:",omitempty"`
 
 	// Set by the store.
 	Key           []byte // the capture's key in the store

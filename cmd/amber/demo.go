@@ -14,6 +14,7 @@ import (
 	"github.com/amberarchive/amber/archive"
 	"github.com/amberarchive/amber/crawler"
 	"github.com/amberarchive/amber/testdata/fixture"
+	"github.com/amberarchive/amber/wacz"
 )
 
 func version() string { return crawler.Version }
@@ -98,7 +99,31 @@ func runDemo(ctx context.Context, dir string, articles int, stdout, stderr io.Wr
 	if cerr != nil {
 		return fmt.Errorf("demo crawl: %w", cerr)
 	}
-	fmt.Fprintf(stdout, "\nlook around:\n  amber ls --db %s\n  amber why --db %s %s/tag/cybersecurity/\n  amber show --db %s %s\n",
-		db, db, srv.URL("chinadigitaltimes.test"), db, srv.Seed())
+	if err := demoExport(ctx, store, dir, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nlook around:\n  amber ls --db %s\n  amber why --db %s %s/tag/cybersecurity/\n  amber show --db %s %s\n  amber verify %s\n",
+		db, db, srv.URL("chinadigitaltimes.test"), db, srv.Seed(), filepath.Join(dir, "warc", "*.warc.gz"))
+	return nil
+}
+
+// demoExport writes the demo's archive as WARC + CDXJ (dir/warc/) and as
+// WACZ (dir/demo.wacz), and prints the file names.
+func demoExport(ctx context.Context, store *archive.Store, dir string, stdout io.Writer) error {
+	opts := archive.ExportOptions{Dir: filepath.Join(dir, "warc"), Software: "amber/" + crawler.Version, Host: "demo"}
+	res, err := store.Export(ctx, opts, nil)
+	if err != nil {
+		return fmt.Errorf("demo export: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nexported %d captures (%d revisits) as WARC 1.1 + CDXJ:\n", res.Captures, res.Revisits)
+	for _, f := range append(res.Files, res.Index) {
+		fmt.Fprintln(stdout, "  "+f)
+	}
+	wr, err := wacz.Write(ctx, store, wacz.Options{Export: archive.ExportOptions{Software: opts.Software, Host: "demo"},
+		Path: filepath.Join(dir, "demo.wacz"), Title: "amber demo", Description: "The bundled fixture news site, crawled by amber demo."}, nil)
+	if err != nil {
+		return fmt.Errorf("demo export: %w", err)
+	}
+	fmt.Fprintf(stdout, "and as WACZ (%d pages, open it in ReplayWeb.page):\n  %s\n", wr.Pages, wr.Path)
 	return nil
 }

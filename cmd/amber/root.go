@@ -46,6 +46,9 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newWhyCmd(stdout),
 		newDemoCmd(stdout, stderr),
 		newReplayCmd(stdout, stderr),
+		newExportCmd(stdout, stderr),
+		newImportCmd(stdout, stderr),
+		newVerifyCmd(stdout, stderr),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
