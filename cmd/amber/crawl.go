@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/amberarchive/amber/archive"
 	"github.com/amberarchive/amber/crawler"
+	"github.com/amberarchive/amber/schedule"
 )
 
 const crawlHelp = `Crawl a site from one or more seed URLs into the archive.
@@ -40,37 +39,19 @@ const crawlExample = `  amber crawl https://chinadigitaltimes.net/
   amber crawl --resolve chinadigitaltimes.test:8080=127.0.0.2:8080 http://chinadigitaltimes.test:8080/`
 
 // crawlFlags are the settings of a crawl; they are stored with the run so a
-// resume uses the same ones.
+// resume uses the same ones. The crawl settings themselves are a
+// schedule.Settings, shared with the jobs of a config file.
 type crawlFlags struct {
-	db             string
-	resume         bool
-	delay          time.Duration
-	perHost        int
-	parallel       int
-	userAgent      string
-	contact        string
-	article        string
-	follow         string
-	sourceText     string
-	sourceSelector string
-	noRequisites   bool
-	maxPages       int
-	maxDepth       int
-	maxBody        string
-	resolve        []string
-	ignoreRobots   bool
-	insecure       bool
-	timeout        time.Duration
-	maxCrawlDelay  time.Duration
-	retries        int
-	scope          []string
+	db     string
+	resume bool
+	schedule.Settings
 }
 
 // notSettings are flags that are not crawl settings.
 var notSettings = map[string]bool{"db": true, "resume": true, "help": true}
 
 func newCrawlCmd(stdout, stderr io.Writer) *cobra.Command {
-	var f crawlFlags
+	f := crawlFlags{Settings: schedule.DefaultSettings()}
 	c := &cobra.Command{
 		Use:     "crawl [flags] URL...",
 		Short:   "crawl sites into the archive (or --resume the last crawl)",
@@ -80,31 +61,9 @@ func newCrawlCmd(stdout, stderr io.Writer) *cobra.Command {
 			return runCrawl(cmd.Context(), cmd.Flags(), &f, args, stdout, stderr)
 		},
 	}
-	def := crawler.DefaultConfig()
-	rules := crawler.DefaultRules()
-	fl := c.Flags()
 	dbFlag(c, &f.db)
-	fl.BoolVar(&f.resume, "resume", false, "continue the last crawl that was stopped or killed, with its settings")
-	fl.DurationVar(&f.delay, "delay", def.Delay, "least time between the starts of two requests to one host")
-	fl.IntVar(&f.perHost, "per-host", def.PerHost, "requests in flight at once per host")
-	fl.IntVar(&f.parallel, "parallel", def.Parallel, "hosts fetched at once")
-	fl.StringVar(&f.userAgent, "user-agent", "", "User-Agent to send (default \"amber/VERSION (+CONTACT)\")")
-	fl.StringVar(&f.contact, "contact", "", "a URL or mailto: where site owners can reach you; put in the User-Agent")
-	fl.StringVar(&f.article, "article", rules.Article.String(), "regular expression on the path of article pages (followed to any depth)")
-	fl.StringVar(&f.follow, "follow", rules.Follow.String(), "regular expression on the path of navigation pages (archives, categories)")
-	fl.StringVar(&f.sourceText, "source-text", rules.SourceText, "anchor text of links to cited sources (trimmed, any case)")
-	fl.StringVar(&f.sourceSelector, "source-selector", "", "CSS selector that also marks source links, e.g. 'a.source'")
-	fl.BoolVar(&f.noRequisites, "no-requisites", false, "do not fetch images, stylesheets and scripts of archived pages")
-	fl.IntVar(&f.maxPages, "max-pages", 0, "stop after this many fetches (0: no limit)")
-	fl.IntVar(&f.maxDepth, "max-depth", 0, "follow links at most this many hops from the seeds (0: no limit)")
-	fl.StringVar(&f.maxBody, "max-body", "64MiB", "truncate (and mark) bodies longer than this")
-	fl.StringArrayVar(&f.resolve, "resolve", nil, "HOST[:PORT]=ADDR: reach HOST at ADDR instead of DNS (repeatable)")
-	fl.BoolVar(&f.ignoreRobots, "ignore-robots", false, "do not obey robots.txt (recorded in the run and the WARC)")
-	fl.BoolVar(&f.insecure, "insecure", false, "accept invalid TLS certificates (recorded in the run)")
-	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "longest time for one request, body included")
-	fl.DurationVar(&f.maxCrawlDelay, "max-crawl-delay", def.MaxCrawlDelay, "longest robots.txt Crawl-delay honoured")
-	fl.IntVar(&f.retries, "retries", def.Retries, "extra attempts after a network error or 429/503")
-	fl.StringArrayVar(&f.scope, "scope", nil, "another host to treat as part of the site (repeatable)")
+	c.Flags().BoolVar(&f.resume, "resume", false, "continue the last crawl that was stopped or killed, with its settings")
+	f.Settings.AddFlags(c.Flags())
 	return c
 }
 
@@ -225,66 +184,11 @@ func runCrawl(ctx context.Context, fs *pflag.FlagSet, f *crawlFlags, args []stri
 // crawlConfig turns flags into a crawler configuration; bad values are usage
 // errors that name the flag.
 func crawlConfig(f *crawlFlags) (crawler.Config, error) {
-	cfg := crawler.DefaultConfig()
-	cfg.Delay, cfg.PerHost, cfg.Parallel = f.delay, f.perHost, f.parallel
-	cfg.UserAgent, cfg.Contact = f.userAgent, f.contact
-	cfg.MaxPages, cfg.IgnoreRobots, cfg.Insecure = f.maxPages, f.ignoreRobots, f.insecure
-	cfg.Timeout, cfg.MaxCrawlDelay, cfg.Retries = f.timeout, f.maxCrawlDelay, f.retries
-	if f.delay < 0 {
-		return cfg, usagef("crawl: --delay must not be negative")
-	}
-	if f.perHost < 1 || f.parallel < 1 {
-		return cfg, usagef("crawl: --per-host and --parallel must be at least 1")
-	}
-	if f.maxPages < 0 || f.maxDepth < 0 || f.retries < 0 {
-		return cfg, usagef("crawl: --max-pages, --max-depth and --retries must not be negative")
-	}
-	var err error
-	if cfg.MaxBody, err = parseSize(f.maxBody); err != nil {
-		return cfg, usagef("crawl: --max-body: %v", err)
-	}
-	r := crawler.DefaultRules()
-	if r.Article, err = regexp.Compile(f.article); err != nil {
-		return cfg, usagef("crawl: --article is not a valid regular expression: %v", err)
-	}
-	if r.Follow, err = regexp.Compile(f.follow); err != nil {
-		return cfg, usagef("crawl: --follow is not a valid regular expression: %v", err)
-	}
-	r.SourceText = f.sourceText
-	r.SourceSelector = f.sourceSelector
-	r.Requisites = !f.noRequisites
-	r.MaxDepth = f.maxDepth
-	r.Scope = f.scope
-	cfg.Rules = r
-	cfg.Resolve = map[string]string{}
-	for _, m := range f.resolve {
-		host, addr, ok := strings.Cut(m, "=")
-		if !ok || host == "" || addr == "" {
-			return cfg, usagef("crawl: --resolve %q: want HOST[:PORT]=ADDR, e.g. example.test:8080=127.0.0.2:8080", m)
-		}
-		cfg.Resolve[strings.ToLower(host)] = addr
+	cfg, err := f.Settings.Config()
+	if err != nil {
+		return cfg, usagef("crawl: %v", err)
 	}
 	return cfg, nil
-}
-
-// parseSize reads 1048576, 64MiB, 10MB, 512k.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(strings.ToLower(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suf string
-		m   int64
-	}{{"gib", 1 << 30}, {"mib", 1 << 20}, {"kib", 1 << 10}, {"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}, {"b", 1}} {
-		if strings.HasSuffix(t, u.suf) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suf)), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size (try 64MiB, 10MB or a number of bytes)", s)
-	}
-	return n * mult, nil
 }
 
 // settingsOf records every crawl flag's value, as the user gave it or its

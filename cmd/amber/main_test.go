@@ -483,3 +483,61 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("replay after Ctrl-C: %v (want a clean exit)\n%s", err, errb.String())
 	}
 }
+
+// TestServe runs a scheduled job and the replay server in one process: the
+// job's captures become replayable while the process holds the store, and
+// SIGTERM stops both with the run committed.
+func TestServe(t *testing.T) {
+	srv, err := fixture.Start(fixture.Options{Articles: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cfg := writeConfig(t, srv, "@every 1s", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := amber(ctx, "serve", "--config", cfg, "--listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed no address: %v\n%s", err, errb.String())
+	}
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		t.Fatalf("serve did not print its address: %q", line)
+	}
+	base := strings.Fields(line[i:])[0]
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(base + "web/" + srv.Seed())
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job's capture of %s never became replayable\n%s", srv.Seed(), errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitStopped {
+		t.Errorf("serve after SIGTERM: %v, want exit %d\n%s", err, exitStopped, errb.String())
+	}
+	if !strings.Contains(errb.String(), "run start") {
+		t.Errorf("serve logged no run start:\n%s", errb.String())
+	}
+}

@@ -64,13 +64,27 @@ func newReplayCmd(stdout, stderr io.Writer) *cobra.Command {
 // serveHTTP serves h on addr until ctx is done, then shuts down gracefully.
 // It prints the address actually bound, so ":0" is usable.
 func serveHTTP(ctx context.Context, addr string, h http.Handler, stdout, stderr io.Writer, what string) error {
+	ln, err := listen(addr, stderr)
+	if err != nil {
+		return err
+	}
+	return serveOn(ctx, ln, h, stdout, what)
+}
+
+// listen binds addr, warning when it is not a loopback address.
+func listen(addr string, stderr io.Writer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another server using it? pick another with --listen)", addr, err)
+		return nil, fmt.Errorf("listen on %s: %w (is another server using it? pick another with --listen)", addr, err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		fmt.Fprintf(stderr, "warning: %s is reachable from other machines; the archive is published there\n", ln.Addr())
 	}
+	return ln, nil
+}
+
+// serveOn serves h on ln until ctx is done.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer, what string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	fmt.Fprintf(stdout, "%s at http://%s/ (Ctrl-C to stop)\n", what, ln.Addr())
 	errc := make(chan error, 1)

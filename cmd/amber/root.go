@@ -49,6 +49,11 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newExportCmd(stdout, stderr),
 		newImportCmd(stdout, stderr),
 		newVerifyCmd(stdout, stderr),
+		newScheduleCmd(stdout, stderr),
+		newJobsCmd(stdout),
+		newRunCmd(stdout, stderr),
+		newChangesCmd(stdout),
+		newServeCmd(stdout, stderr),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
