@@ -16,8 +16,8 @@ test:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 # Serve the bundled fixture site on loopback, crawl it, and show what was kept.
-demo:
-	$(GO) run ./cmd/amber demo --dir demo-output
+demo: build
+	./bin/amber demo --dir demo-output
 
 lint:
 	$(GO) vet $(PKGS)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,8 +103,11 @@ func runDemo(ctx context.Context, dir string, articles int, stdout, stderr io.Wr
 	if err := demoExport(ctx, store, dir, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nlook around:\n  amber ls --db %s\n  amber why --db %s %s/tag/cybersecurity/\n  amber show --db %s %s\n  amber verify %s\n",
-		db, db, srv.URL("chinadigitaltimes.test"), db, srv.Seed(), filepath.Join(dir, "warc", "*.warc.gz"))
+	a := self()
+	fmt.Fprintf(stdout, "\nlook around:\n  %s ls --db %s\n  %s why --db %s %s/tag/cybersecurity/\n  %s show --db %s %s\n  %s verify %s\n",
+		a, db, a, db, srv.URL("chinadigitaltimes.test"), a, db, srv.Seed(), a, filepath.Join(dir, "warc", "*.warc.gz"))
+	fmt.Fprintf(stdout, "\nreplay it (the fixture site is gone now; nothing live is needed):\n  %s replay --db %s\n  then open http://127.0.0.1:8080/web/%s\n",
+		a, db, srv.Seed())
 	return nil
 }
 
@@ -126,4 +130,14 @@ func demoExport(ctx context.Context, store *archive.Store, dir string, stdout io
 	}
 	fmt.Fprintf(stdout, "and as WACZ (%d pages, open it in ReplayWeb.page):\n  %s\n", wr.Pages, wr.Path)
 	return nil
+}
+
+// self is how the user can run amber again: the binary's path, or "go run
+// ./cmd/amber" when the demo was started with go run.
+func self() string {
+	exe := os.Args[0]
+	if strings.Contains(exe, "go-build") {
+		return "go run ./cmd/amber"
+	}
+	return exe
 }
