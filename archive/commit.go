@@ -89,6 +89,7 @@ func (s *Store) Commit(ctx context.Context, run uint64, b Batch) (BatchResult, e
 // large groups without any added delay for a lone caller.
 func (s *Store) writer() {
 	defer close(s.done)
+	var trim trimmer
 	for req := range s.reqs {
 		group := []*commitReq{req}
 	gather:
@@ -104,6 +105,7 @@ func (s *Store) writer() {
 			}
 		}
 		s.commitGroup(group)
+		trim.trim(s)
 	}
 }
 
