@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./... ./testdata/fixture
 BENCHTIME ?= 1x
 
-.PHONY: all build test demo lint bench fuzz tidy-check clean
+.PHONY: all build test demo lint bench bench-large fuzz tidy-check clean
 
 all: build
 
@@ -25,8 +25,14 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 # Benchmarks: figures go in the issue notes, never in timed tests.
+# BENCHCOUNT=3 gives min/median/max for the crawl benchmarks (bench/README.md).
+BENCHCOUNT ?= 1
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -timeout 60m $(PKGS)
+
+# About 104,000 captures (20,000 articles): memory growth with the frontier.
+bench-large:
+	AMBER_BENCH_LARGE=1 AMBER_BENCH_PER_HOST=8 $(GO) test -run '^$$' -bench 'Crawl$$' -benchtime 1x -timeout 120m ./bench
 
 # Each fuzz target for a short while; findings land in testdata/fuzz as regressions.
 FUZZTIME ?= 30s
