@@ -114,6 +114,7 @@ func (s *Store) Body(ctx context.Context, c *Capture) ([]byte, error) {
 	}
 	var bi bodyInfo
 	var chunks [][]byte
+	var out []byte
 	err = s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBodyInfo).Get(sum)
 		if v == nil {
@@ -128,6 +129,16 @@ func (s *Store) Body(ctx context.Context, c *Capture) ([]byte, error) {
 			if v == nil {
 				return fmt.Errorf("archive: body %s chunk %d: %w: missing", c.BodyDigest, i, ErrCorrupt)
 			}
+			if bi.Chunks == 1 {
+				// One chunk (nearly every page): decompress it straight
+				// from the mapped page, without a copy. DecodeAll is
+				// done with v when it returns.
+				out, err = s.dec.DecodeAll(v, make([]byte, 0, bi.RawLen))
+				if err != nil {
+					return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
+				}
+				return nil
+			}
 			chunks = append(chunks, clone(v))
 		}
 		return nil
@@ -135,7 +146,13 @@ func (s *Store) Body(ctx context.Context, c *Capture) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, bi.RawLen)
+	if bi.Chunks == 1 {
+		if int64(len(out)) != bi.RawLen {
+			return nil, fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(out), bi.RawLen)
+		}
+		return out, nil
+	}
+	out = make([]byte, 0, bi.RawLen)
 	for i, z := range chunks {
 		if err := ctx.Err(); err != nil {
 			return nil, err

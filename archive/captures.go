@@ -27,7 +27,9 @@ func (s *Store) Captures(ctx context.Context, prefix string, fn func(*Capture) e
 		var page []*Capture
 		more := false
 		err := s.view(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketCaptures).Cursor()
+			caps := tx.Bucket(bucketCaptures)
+			dec := &captureDecoder{caps: caps}
+			c := caps.Cursor()
 			var k, v []byte
 			if after == nil {
 				k, v = c.Seek(seekPrefix)
@@ -41,7 +43,7 @@ func (s *Store) Captures(ctx context.Context, prefix string, fn func(*Capture) e
 				}
 				n++
 				after = clone(k)
-				cp, err := decodeCapture(k, v)
+				cp, err := dec.decode(k, v, true)
 				if err != nil {
 					return fmt.Errorf("capture %q: %w", k, err)
 				}
@@ -68,12 +70,31 @@ func (s *Store) Captures(ctx context.Context, prefix string, fn func(*Capture) e
 // CapturesOf returns the metadata of every capture of exactly url, oldest
 // first.
 func (s *Store) CapturesOf(url string) ([]*Capture, error) {
+	return s.capturesOf(url, true)
+}
+
+// CaptureIndex is CapturesOf without the bulky fields: it returns every
+// capture of exactly url, oldest first, with Request, ResponseHead, IP,
+// Parent, Anchor, Hops, WARCRecordID and Outlinks left empty; everything
+// else (Key, Time, Status, Method, MIME, Location, BodyDigest, BodyLen,
+// PayloadDigest, RevisitOf, Run, Reason, ...) is set. It is what choosing a
+// capture by time needs, at a fraction of the cost for URLs with many
+// captures; [Store.Capture] with the chosen Key gives the rest.
+func (s *Store) CaptureIndex(url string) ([]*Capture, error) {
+	return s.capturesOf(url, false)
+}
+
+func (s *Store) capturesOf(url string, heads bool) ([]*Capture, error) {
 	var out []*Capture
-	prefix := append([]byte(surt(url)), 0)
+	sk := surt(url)
+	prefix := make([]byte, len(sk)+1)
+	copy(prefix, sk)
 	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketCaptures).Cursor()
+		caps := tx.Bucket(bucketCaptures)
+		dec := &captureDecoder{caps: caps}
+		c := caps.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			cp, err := decodeCapture(k, v)
+			cp, err := dec.decode(k, v, heads)
 			if err != nil {
 				return err
 			}
@@ -91,12 +112,13 @@ func (s *Store) CapturesOf(url string) ([]*Capture, error) {
 func (s *Store) Capture(key []byte) (*Capture, error) {
 	var c *Capture
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketCaptures).Get(key)
+		caps := tx.Bucket(bucketCaptures)
+		v := caps.Get(key)
 		if v == nil {
 			return fmt.Errorf("archive: capture %q: %w", key, ErrNotFound)
 		}
 		var err error
-		c, err = decodeCapture(key, v)
+		c, err = decodeCapture(caps, key, v)
 		return err
 	})
 	return c, err

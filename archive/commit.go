@@ -20,6 +20,7 @@ type commitReq struct {
 	bodies []preparedBody // one per capture, in order
 	pdigs  []string       // payload digest per capture
 	plens  []int          // entity body length per capture
+	heads  [][]byte       // encodeHeads per capture
 
 	res  BatchResult
 	err  error
@@ -51,18 +52,8 @@ func (s *Store) Commit(ctx context.Context, run uint64, b Batch) (BatchResult, e
 		return BatchResult{}, err
 	}
 	req := &commitReq{run: run, b: b, done: make(chan struct{})}
-	for _, c := range b.Captures {
-		if c == nil {
-			return BatchResult{}, fmt.Errorf("archive: commit: nil capture")
-		}
-		p, err := s.prepareBody(c.Body)
-		if err != nil {
-			return BatchResult{}, err
-		}
-		d, n := payloadDigest(c.ResponseHead, c.Body)
-		req.bodies = append(req.bodies, p)
-		req.pdigs = append(req.pdigs, d)
-		req.plens = append(req.plens, n)
+	if err := s.prepare(req); err != nil {
+		return BatchResult{}, err
 	}
 	s.mu.RLock()
 	if s.closed {
@@ -82,6 +73,29 @@ func (s *Store) Commit(ctx context.Context, run uint64, b Batch) (BatchResult, e
 	s.mu.RUnlock()
 	<-req.done
 	return req.res, req.err
+}
+
+// prepare hashes and compresses the bodies and heads of req's captures.
+func (s *Store) prepare(req *commitReq) error {
+	for _, c := range req.b.Captures {
+		if c == nil {
+			return fmt.Errorf("archive: commit: nil capture")
+		}
+		p, err := s.prepareBody(c.Body)
+		if err != nil {
+			return err
+		}
+		d, n := payloadDigest(c.ResponseHead, c.Body)
+		h, err := s.headsFor(c)
+		if err != nil {
+			return err
+		}
+		req.heads = append(req.heads, h)
+		req.bodies = append(req.bodies, p)
+		req.pdigs = append(req.pdigs, d)
+		req.plens = append(req.plens, n)
+	}
+	return nil
 }
 
 // writer gathers pending batches and commits them together. Batches pile
@@ -315,7 +329,7 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 				return err
 			}
 		}
-		v, err := encodeCapture(c)
+		v, err := encodeCapture(c, r.heads[i])
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@
 //
 // # Layout
 //
-// Top-level buckets (schema version 1, in meta):
+// Top-level buckets (schema version 2, in meta):
 //
 //	meta      "schema" -> be32 version. Open refuses a newer version.
 //	runs      be64(run ID) -> Run
@@ -37,7 +37,10 @@
 //	            failures  url -> Failure (the latest)
 //
 // Values other than bodies are a version byte (1) followed by JSON, so the
-// encoding can change without a new file. Keys longer than 1 KiB are cut
+// encoding can change without a new file. Capture records are written in
+// version 2: binary, the listing fields raw and the heads compressed (zstd
+// with a built-in dictionary, or as a delta against an earlier capture of
+// the same URL); version 1 records are still read. Keys longer than 1 KiB are cut
 // and made unique with a hash of the whole (sha1 of the URL for SURTs,
 // sha256 for frontier keys). The SURT of capture keys is IA-style: scheme
 // dropped, host lower-cased, "www." dropped and reversed with commas, ")"

@@ -141,7 +141,7 @@ func (s *Store) Validators(url string) (etag, lastModified string, err error) {
 			k, v = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-			cp, err := decodeCapture(k, v)
+			cp, err := decodeCapture(tx.Bucket(bucketCaptures), k, v)
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,12 @@ import (
 
 // schemaVersion is the layout version written to the meta bucket. Bump it
 // when the meaning of a key or value changes; Open refuses newer files.
-const schemaVersion = 1
+//
+// 2: capture records may be version 2 (binary, heads compressed or a delta).
+// Opening a schema 1 file for writing upgrades it (its version 1 records
+// are still read), so that an older amber refuses it instead of failing
+// on the records it cannot read.
+const schemaVersion = 2
 
 // Bucket names. The frontier bucket holds one nested bucket per run, itself
 // holding the run's seen, queue, skips and failures buckets.
@@ -213,7 +218,7 @@ func (s *Store) initSchema(readOnly bool) (err error) {
 			}
 		}
 		m := tx.Bucket(bucketMeta)
-		if m.Get(keySchema) == nil {
+		if v := m.Get(keySchema); v == nil || binary.BigEndian.Uint32(v) < schemaVersion {
 			return m.Put(keySchema, binary.BigEndian.AppendUint32(nil, schemaVersion))
 		}
 		return nil

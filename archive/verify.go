@@ -17,19 +17,27 @@ type StoreStats struct {
 	Chunks          int64 // body chunks
 	RawBytes        int64 // bodies' size uncompressed
 	CompressedBytes int64 // bodies' size as stored (zstd)
+	CaptureBytes    int64 // capture records' size as stored: keys and values
 	PayloadDigests  int64 // distinct non-empty payloads
 	Runs            int64 // crawl runs
 	FileSize        int64 // size of the file on disk (it never shrinks)
 }
 
-// Stats counts what the store holds. It reads every body record's header
-// (not the bodies), so it takes time proportional to the number of bodies.
+// Stats counts what the store holds. It reads every capture record and
+// every body record's header (not the bodies), so it takes time
+// proportional to the number of captures and bodies.
 func (s *Store) Stats() (StoreStats, error) {
 	var st StoreStats
 	err := s.view(func(tx *bolt.Tx) error {
 		st.Captures = int64(tx.Bucket(bucketCaptures).Stats().KeyN)
 		st.PayloadDigests = int64(tx.Bucket(bucketPdig).Stats().KeyN)
 		st.Runs = int64(tx.Bucket(bucketRuns).Stats().KeyN)
+		if err := tx.Bucket(bucketCaptures).ForEach(func(k, v []byte) error {
+			st.CaptureBytes += int64(len(k) + len(v))
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketBodyInfo).ForEach(func(_, v []byte) error {
 			bi, err := decodeBodyInfo(v)
 			if err != nil {
@@ -139,7 +147,7 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 	// Captures.
 	err = s.eachPage(ctx, bucketCaptures, func(tx *bolt.Tx, k, v []byte) error {
 		vs.Captures++
-		c, err := decodeCapture(k, v)
+		c, err := decodeCapture(tx.Bucket(bucketCaptures), k, v)
 		if err != nil {
 			problem("capture %q: %v", k, err)
 			return nil

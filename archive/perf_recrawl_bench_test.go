@@ -1,0 +1,71 @@
+package archive_test
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/amberarchive/amber/archive"
+	"github.com/amberarchive/amber/schedule"
+	"github.com/amberarchive/amber/testdata/fixture"
+)
+
+// BenchmarkRecrawlStored crawls the fixture site (1,000 articles) twice,
+// unchanged in between, as a daily job does, and reports what the second
+// crawl added to the store against the first: capture records (keys and
+// values) and bodies as stored, from StoreStats.
+//
+//	go test -run '^$' -bench RecrawlStored -benchtime 1x ./archive
+func BenchmarkRecrawlStored(b *testing.B) {
+	for range b.N {
+		srv, err := fixture.Start(fixture.Options{Articles: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		store, err := archive.Open(filepath.Join(b.TempDir(), "amber.db"), archive.Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		set := schedule.DefaultSettings()
+		set.Delay, set.MaxCrawlDelay, set.Contact = 0, 1e6, "mailto:test@amber.invalid"
+		for h, a := range srv.Resolve() {
+			set.Resolve = append(set.Resolve, h+"="+a)
+		}
+		sort.Strings(set.Resolve)
+		job, err := schedule.NewJob("daily", []string{srv.Seed()}, "@daily", "UTC", set)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := schedule.New(store, []schedule.Job{job}, schedule.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var stats []archive.StoreStats
+		st0, _ := store.Stats()
+		stats = append(stats, st0)
+		for range 2 {
+			if _, err := s.RunJob(context.Background(), "daily"); err != nil {
+				b.Fatal(err)
+			}
+			st, err := store.Stats()
+			if err != nil {
+				b.Fatal(err)
+			}
+			stats = append(stats, st)
+		}
+		store.Close()
+		srv.Close()
+		d := func(i int) (caps, recs, bodies int64) {
+			return stats[i].Captures - stats[i-1].Captures, stats[i].CaptureBytes - stats[i-1].CaptureBytes,
+				stats[i].CompressedBytes - stats[i-1].CompressedBytes
+		}
+		c1, r1, b1 := d(1)
+		c2, r2, b2 := d(2)
+		b.Logf("first:  %d captures, records %d B (%d B each), bodies %d B", c1, r1, r1/max(c1, 1), b1)
+		b.Logf("second: %d captures, records %d B (%d B each), bodies %d B", c2, r2, r2/max(c2, 1), b2)
+		b.ReportMetric(float64(r1)/float64(c1), "B/record-1st")
+		b.ReportMetric(float64(r2)/float64(c2), "B/record-2nd")
+		b.ReportMetric(float64(r2+b2)/float64(r1+b1)*100, "%stored-2nd/1st")
+	}
+}
