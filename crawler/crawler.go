@@ -42,6 +42,7 @@ type Config struct {
 	Parallel       int               // workers: hosts fetched at once
 	Rules          Rules             // what to follow
 	MaxPages       int               // stop after this many fetches (0 = no limit)
+	MaxPerHost     int               // fetch at most this many pages per host, robots.txt aside (0 = no limit); counted per process
 	MaxBody        int64             // truncate bodies longer than this (raw bytes)
 	MaxCrawlDelay  time.Duration     // cap on a robots.txt Crawl-delay
 	Timeout        time.Duration     // one exchange, body included
@@ -148,6 +149,9 @@ func New(cfg Config, store Store) (*Crawler, error) {
 	if cfg.MaxBody < 0 {
 		return nil, fmt.Errorf("crawler: --max-body must not be negative")
 	}
+	if cfg.MaxPerHost < 0 {
+		return nil, fmt.Errorf("crawler: --max-per-host must not be negative, got %d", cfg.MaxPerHost)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = def.Timeout
 	}
@@ -226,54 +230,6 @@ func (c *Crawler) newCollector() *colly.Collector {
 	// Cookies would make what is archived depend on crawl order.
 	col.DisableCookies()
 
-	add := func(e *colly.HTMLElement, l Link) {
-		p, ok := e.Request.Ctx.GetAny(pageKey).(*page)
-		if !ok {
-			return
-		}
-		p.links = append(p.links, l)
-	}
-	sel := c.cfg.Rules.SourceSelector
-	col.OnHTML("a[href], area[href]", func(e *colly.HTMLElement) {
-		href := strings.TrimSpace(e.Attr("href"))
-		l := Link{URL: absolute(e, href), Text: collapse(e.Text), Kind: Anchor, Attr: e.Name + "@href", Rel: e.Attr("rel")}
-		if sel != "" && e.DOM.Is(sel) {
-			l.SourceSel = true
-		}
-		add(e, l)
-	})
-	col.OnHTML("img[src], img[srcset], source[src], source[srcset], video[poster], video[src], audio[src], input[src], embed[src]", func(e *colly.HTMLElement) {
-		for _, attr := range []string{"src", "poster"} {
-			if v := strings.TrimSpace(e.Attr(attr)); v != "" {
-				add(e, Link{URL: absolute(e, v), Kind: KindOf(e.Name, attr, ""), Attr: e.Name + "@" + attr})
-			}
-		}
-		if v := e.Attr("srcset"); v != "" {
-			for _, s := range ExtractSrcset(v) {
-				add(e, Link{URL: absolute(e, s), Kind: KindOf(e.Name, "srcset", ""), Attr: e.Name + "@srcset"})
-			}
-		}
-	})
-	col.OnHTML("link[href]", func(e *colly.HTMLElement) {
-		rel := strings.ToLower(e.Attr("rel"))
-		add(e, Link{URL: absolute(e, strings.TrimSpace(e.Attr("href"))), Kind: KindOf("link", "href", rel), Attr: "link@href", Rel: rel})
-	})
-	col.OnHTML("script[src]", func(e *colly.HTMLElement) {
-		add(e, Link{URL: absolute(e, strings.TrimSpace(e.Attr("src"))), Kind: Script, Attr: "script@src"})
-	})
-	col.OnHTML("iframe[src], frame[src]", func(e *colly.HTMLElement) {
-		add(e, Link{URL: absolute(e, strings.TrimSpace(e.Attr("src"))), Kind: Iframe, Attr: e.Name + "@src"})
-	})
-	col.OnHTML("style", func(e *colly.HTMLElement) {
-		for _, u := range CSSLinks([]byte(e.Text)) {
-			add(e, Link{URL: absolute(e, u), Kind: CSSURL, Attr: "style@url"})
-		}
-	})
-	col.OnHTML("[style]", func(e *colly.HTMLElement) {
-		for _, u := range CSSLinks([]byte(e.Attr("style"))) {
-			add(e, Link{URL: absolute(e, u), Kind: CSSURL, Attr: e.Name + "@style"})
-		}
-	})
 	// The scheduler counts a host's delay from the moment the server had
 	// surely begun the request: when its response head arrived.
 	col.OnResponseHeaders(func(r *colly.Response) {
@@ -281,13 +237,20 @@ func (c *Crawler) newCollector() *colly.Collector {
 			p.headAt = c.now()
 		}
 	})
+	sel := c.cfg.Rules.SourceSelector
 	col.OnResponse(func(r *colly.Response) {
-		ct := strings.ToLower(r.Headers.Get("Content-Type"))
-		if !strings.Contains(ct, "text/css") {
-			return
-		}
 		p, ok := r.Ctx.GetAny(pageKey).(*page)
 		if !ok {
+			return
+		}
+		ct := strings.ToLower(r.Headers.Get("Content-Type"))
+		if isHTML(ct, r.Body) {
+			// Link extraction is a pure function (ExtractLinks), so it can
+			// be fuzzed and tested without a fetch.
+			p.links = append(p.links, ExtractLinks(r.Request.URL, r.Body, sel)...)
+			return
+		}
+		if !strings.Contains(ct, "text/css") {
 			return
 		}
 		for _, u := range CSSLinks(r.Body) {
@@ -297,17 +260,18 @@ func (c *Crawler) newCollector() *colly.Collector {
 	return col
 }
 
-// absolute resolves a link against the page, honouring <base>. Links that
-// cannot be resolved are kept as written so the rules can say why they were
-// not followed.
-func absolute(e *colly.HTMLElement, ref string) string {
-	if ref == "" {
-		return ""
+// isHTML reports whether a response is parsed for links as HTML: the media
+// types colly's HTML callbacks accept, sniffed when Content-Type is absent.
+func isHTML(contentType string, body []byte) bool {
+	if contentType == "" {
+		contentType = strings.ToLower(http.DetectContentType(body))
 	}
-	if a := e.Request.AbsoluteURL(ref); a != "" {
-		return a
+	mt, _, _ := strings.Cut(contentType, ";")
+	switch strings.TrimSpace(mt) {
+	case "text/html", "application/xhtml+xml":
+		return true
 	}
-	return ref
+	return false
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }

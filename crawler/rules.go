@@ -45,6 +45,11 @@ type Rules struct {
 	// "example.org:8080", or "*.example.com" for every subdomain (and the
 	// domain itself). A leading "www." is ignored as in [SameSite].
 	Scope []string
+	// TrapRepeat refuses a URL whose path has one segment TrapRepeat times
+	// or more (/a/b/a/b/a/, /x/x/x/): the mark of relative links that
+	// recurse on a server answering every path, a classic crawler trap.
+	// 0 turns the check off.
+	TrapRepeat int
 }
 
 // DefaultRules returns the rules amber crawls with unless told otherwise:
@@ -56,8 +61,14 @@ func DefaultRules() Rules {
 		Follow:     regexp.MustCompile(DefaultFollowPattern),
 		SourceText: DefaultSourceText,
 		Requisites: true,
+		TrapRepeat: DefaultTrapRepeat,
 	}
 }
+
+// DefaultTrapRepeat is how many times one path segment may appear before a
+// URL is taken for a trap (Heritrix's PathologicalPathDecideRule allows a
+// segment twice, too).
+const DefaultTrapRepeat = 3
 
 // LinkKind says what kind of element or reference a link came from.
 type LinkKind int
@@ -216,6 +227,9 @@ func (r Rules) Decide(p Page, l Link) Decision {
 	if u == nil {
 		return Decision{Why: why}
 	}
+	if seg, n := repeatedSegment(u.EscapedPath()); r.TrapRepeat > 0 && n >= r.TrapRepeat {
+		return Decision{Why: fmt.Sprintf("crawler trap: path segment %q appears %d times", seg, n)}
+	}
 	if p.URL != nil && l.Kind == Anchor && sameDocument(p.URL, u) {
 		return Decision{Why: "link to the page itself"}
 	}
@@ -295,6 +309,23 @@ func (r Rules) Decide(p Page, l Link) Decision {
 	}
 	d.Follow = true
 	return d
+}
+
+// repeatedSegment returns the non-empty path segment that appears most often
+// in path, and how often.
+func repeatedSegment(path string) (string, int) {
+	count := map[string]int{}
+	best, n := "", 0
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "" {
+			continue
+		}
+		count[seg]++
+		if count[seg] > n {
+			best, n = seg, count[seg]
+		}
+	}
+	return best, n
 }
 
 // fetchable parses a link's URL, or says why it cannot be fetched.

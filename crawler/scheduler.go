@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -39,6 +40,7 @@ type host struct {
 	delay       time.Duration
 	fails       int // consecutive failures
 	gaveUp      string
+	pages       int // pages fetched in this process, for MaxPerHost
 
 	robots        *Robots
 	robotsAt      time.Time
@@ -338,6 +340,13 @@ func (s *scheduler) loop(ctx context.Context) error {
 	wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A stop whose grace period ran out cancels the commits still
+	// running: their items stay queued for the resume, so the run was
+	// stopped, not failed (a failed run printed "commit: context
+	// canceled" and asked the user to fix something).
+	if s.err != nil && ctx.Err() != nil && errors.Is(s.err, context.Canceled) {
+		return ErrStopped
+	}
 	if s.err != nil {
 		return s.err
 	}
@@ -580,6 +589,22 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 		_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Failures: []archive.Failure{{URL: it.URL, Time: s.c.now(), Reason: it.Reason, Parent: it.Parent, Err: "malformed URL: " + err.Error()}}})
 		return err
 	}
+	// The per-host page budget (--max-per-host) cuts traps that no rule
+	// sees, such as a calendar with endless next-month links. A retry is
+	// the same page: it is not counted again.
+	if cfg.MaxPerHost > 0 && it.Tries == 0 {
+		s.mu.Lock()
+		over := h.pages >= cfg.MaxPerHost
+		if !over {
+			h.pages++
+		}
+		s.mu.Unlock()
+		if over {
+			_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Skipped: []archive.Skip{{URL: it.URL, Parent: it.Parent, Anchor: it.Anchor,
+				Why: fmt.Sprintf("per-host page budget reached: %d pages already fetched from %s in this crawl (--max-per-host)", cfg.MaxPerHost, h.key)}}})
+			return err
+		}
+	}
 	if t.robots != nil {
 		if ok, rule := t.robots.Test(s.c.token, u.RequestURI()); !ok {
 			_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Skipped: []archive.Skip{{URL: it.URL, Parent: it.Parent, Anchor: it.Anchor, Why: "robots.txt disallows it: " + rule}}})
@@ -678,6 +703,11 @@ func (s *scheduler) redirect(b *archive.Batch, cp *archive.Capture, it archive.I
 		return
 	}
 	cp.Location = cu
+	// Servers add ;jsessionid= to redirects; see expand.
+	if stripped, names := StripSessionIDs(cu); len(names) > 0 {
+		b.Skipped = append(b.Skipped, archive.Skip{URL: cu, Parent: it.URL, Anchor: "Location", Why: fmt.Sprintf("session id (%s) in the URL: fetched as %s instead", strings.Join(names, ", "), stripped)})
+		cu = stripped
+	}
 	if it.Redirects >= s.c.cfg.MaxRedirects {
 		b.Skipped = append(b.Skipped, archive.Skip{URL: cu, Parent: it.URL, Anchor: "Location", Why: fmt.Sprintf("redirect chain longer than %d hops", s.c.cfg.MaxRedirects)})
 		return
@@ -724,6 +754,12 @@ func (s *scheduler) expand(b *archive.Batch, cp *archive.Capture, it archive.Ite
 		if err != nil {
 			b.Skipped = append(b.Skipped, archive.Skip{URL: l.URL, Parent: it.URL, Anchor: anchor, Why: err.Error()})
 			continue
+		}
+		// A session id in every link makes every page new: a trap. The
+		// URL is fetched without it, and the stripped form says why.
+		if stripped, names := StripSessionIDs(cu); len(names) > 0 {
+			b.Skipped = append(b.Skipped, archive.Skip{URL: cu, Parent: it.URL, Anchor: anchor, Why: fmt.Sprintf("session id (%s) in the URL: fetched as %s instead", strings.Join(names, ", "), stripped)})
+			cu = stripped
 		}
 		lu, _ := url.Parse(cu)
 		b.Enqueue = append(b.Enqueue, archive.Item{
@@ -805,6 +841,15 @@ func readable(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg = ue.Err.Error()
+	}
+	// A bare "EOF" or "i/o timeout" does not say what happened to a user
+	// reading amber ls --failed (issue 6): say it in words, keep the error.
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "the server closed the connection without a complete answer (" + msg + ")"
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
+		msg = "timed out waiting for the server (" + msg + ")"
 	}
 	return msg
 }

@@ -448,3 +448,83 @@ func sitePort(u *url.URL) string {
 	}
 	return strings.TrimLeft(p, "0")
 }
+
+// sessionParams are query parameters (lower-cased) that carry a session id.
+// A site that puts a fresh one in every link makes each page look new to a
+// crawler: an endless trap. "sid" and "s" are too common as ordinary
+// parameters to strip on the name alone: they count only when their value
+// looks like a token (see sessionValue).
+var sessionParams = map[string]bool{
+	"phpsessid": true, "jsessionid": true, "sessionid": true, "session_id": true,
+	"sessid": true, "aspsessionid": true, "cfid": true, "cftoken": true,
+	"oscsid": true, "zenid": true, "sid": false, "s": false,
+}
+
+// sessionValue reports whether v looks like a session token: 16 or more
+// letters and digits, mixed or hexadecimal.
+func sessionValue(v string) bool {
+	if len(v) < 16 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// StripSessionIDs removes session ids from a canonical URL: query
+// parameters such as PHPSESSID, jsessionid and ASPSESSIONIDxxxx, and the
+// ";jsessionid=..." path parameter of Java servers. It returns the URL
+// without them and the names it removed (none: the URL unchanged). The rest
+// of the query keeps its order and spelling.
+func StripSessionIDs(canonical string) (string, []string) {
+	var removed []string
+	u := canonical
+	rest := ""
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u, rest = canonical[:i], canonical[i+1:]
+	}
+	// ;jsessionid=XYZ in the path, up to the next "/" or the end.
+	if i := strings.Index(strings.ToLower(u), ";jsessionid="); i >= 0 {
+		end := strings.IndexByte(u[i+1:], '/')
+		if end < 0 {
+			u = u[:i]
+		} else {
+			u = u[:i] + u[i+1+end:]
+		}
+		removed = append(removed, "jsessionid")
+	}
+	if rest == "" {
+		if len(removed) == 0 {
+			return canonical, nil
+		}
+		if strings.HasSuffix(canonical, "?") {
+			return u + "?", removed
+		}
+		return u, removed
+	}
+	var kept []string
+	for _, kv := range strings.Split(rest, "&") {
+		name, val, _ := strings.Cut(kv, "=")
+		ln := strings.ToLower(name)
+		always, known := sessionParams[ln]
+		if strings.HasPrefix(ln, "aspsessionid") {
+			always, known = true, true
+		}
+		if known && (always || sessionValue(val)) {
+			removed = append(removed, name)
+			continue
+		}
+		kept = append(kept, kv)
+	}
+	if len(removed) == 0 {
+		return canonical, nil
+	}
+	if len(kept) == 0 {
+		return u, removed
+	}
+	return u + "?" + strings.Join(kept, "&"), removed
+}

@@ -30,6 +30,7 @@ type Settings struct {
 	SourceSelector string        `toml:"source_selector"`
 	NoRequisites   bool          `toml:"no_requisites"`
 	MaxPages       int           `toml:"max_pages"`
+	MaxPerHost     int           `toml:"max_per_host"`
 	MaxDepth       int           `toml:"max_depth"`
 	MaxBody        string        `toml:"max_body"`
 	Resolve        []string      `toml:"resolve"`
@@ -74,6 +75,7 @@ func (s *Settings) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.SourceSelector, "source-selector", s.SourceSelector, "CSS selector that also marks source links, e.g. 'a.source'")
 	fs.BoolVar(&s.NoRequisites, "no-requisites", s.NoRequisites, "do not fetch images, stylesheets and scripts of archived pages")
 	fs.IntVar(&s.MaxPages, "max-pages", s.MaxPages, "stop after this many fetches (0: no limit)")
+	fs.IntVar(&s.MaxPerHost, "max-per-host", s.MaxPerHost, "fetch at most this many pages from one host, a cut for crawler traps (0: no limit)")
 	fs.IntVar(&s.MaxDepth, "max-depth", s.MaxDepth, "follow links at most this many hops from the seeds (0: no limit)")
 	fs.StringVar(&s.MaxBody, "max-body", s.MaxBody, "truncate (and mark) bodies longer than this")
 	fs.StringArrayVar(&s.Resolve, "resolve", s.Resolve, "HOST[:PORT]=ADDR: reach HOST at ADDR instead of DNS (repeatable)")
@@ -137,6 +139,7 @@ func (s Settings) Config() (crawler.Config, error) {
 	cfg.Delay, cfg.PerHost, cfg.Parallel = s.Delay, s.PerHost, s.Parallel
 	cfg.UserAgent, cfg.Contact = s.UserAgent, s.Contact
 	cfg.MaxPages, cfg.IgnoreRobots, cfg.Insecure = s.MaxPages, s.IgnoreRobots, s.Insecure
+	cfg.MaxPerHost = s.MaxPerHost
 	cfg.Timeout, cfg.MaxCrawlDelay, cfg.Retries = s.Timeout, s.MaxCrawlDelay, s.Retries
 	switch {
 	case s.Delay < 0:
@@ -147,6 +150,8 @@ func (s Settings) Config() (crawler.Config, error) {
 		return cfg, bad("parallel", "must be at least 1")
 	case s.MaxPages < 0:
 		return cfg, bad("max-pages", "must not be negative")
+	case s.MaxPerHost < 0:
+		return cfg, bad("max-per-host", "must not be negative")
 	case s.MaxDepth < 0:
 		return cfg, bad("max-depth", "must not be negative")
 	case s.Retries < 0:

@@ -43,6 +43,13 @@ and sources are marked by why they were fetched.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			// --since is checked before the archive is opened: a bad id is
+			// a usage error even where no archive exists yet (issue 6).
+			if since != "" {
+				if _, err := strconv.ParseUint(since, 10, 64); err != nil {
+					return usagef("changes: --since %q is not a run id (see amber jobs, amber runs)", since)
+				}
+			}
 			store, _, err := openJobsStore(cmd.Flags(), &f, true, "changes")
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,7 +94,16 @@ Times (--since, --until) are RFC 3339 (2016-05-12T10:00:00Z), a date
 				return err
 			}
 			defer s.Close()
-			return runExport(cmd.Context(), s, opts, format, stdout, stderr)
+			if format == "warc" {
+				removeStaleOpen(out, filePrefix, stderr)
+			}
+			err = runExport(cmd.Context(), s, opts, format, stdout, stderr)
+			// A damaged body surfaced as "store file is corrupt" without
+			// saying which file: name it and what to run (issue 6).
+			if errors.Is(err, archive.ErrCorrupt) {
+				return fmt.Errorf("%w; the archive %s is damaged: amber verify --db %s lists what", err, db, db)
+			}
+			return err
 		},
 	}
 	fl := c.Flags()
@@ -259,4 +269,18 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// removeStaleOpen deletes the PREFIX-*.warc.gz.open files a killed or
+// stopped export left in dir. They are incomplete by definition (a file
+// is renamed when whole), and the export that follows writes the same
+// names: without this, "export again", as the stop message advises,
+// failed with "file exists" (issue 6).
+func removeStaleOpen(dir, prefix string, stderr io.Writer) {
+	stale, _ := filepath.Glob(filepath.Join(dir, prefix+"-*.warc.gz.open"))
+	for _, p := range stale {
+		if err := os.Remove(p); err == nil {
+			fmt.Fprintf(stderr, "amber: removed %s, left incomplete by an interrupted export\n", p)
+		}
+	}
 }

@@ -22,6 +22,16 @@ func newRunsCmd(stdout io.Writer) *cobra.Command {
   amber runs 3          # one run in full: every setting and counter`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The argument is checked before the archive is opened, so a
+			// bad id is a usage error (exit 2) whether or not the archive
+			// exists (issue 6: it was "no archive", exit 1, on a new file).
+			var id uint64
+			if len(args) == 1 {
+				var err error
+				if id, err = strconv.ParseUint(args[0], 10, 64); err != nil {
+					return usagef("runs: %q is not a run id (a number from 'amber runs')", args[0])
+				}
+			}
 			s, err := openStore(db, true)
 			if err != nil {
 				return err
@@ -32,10 +42,6 @@ func newRunsCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			if len(args) == 1 {
-				id, err := strconv.ParseUint(args[0], 10, 64)
-				if err != nil {
-					return usagef("runs: %q is not a run id (a number from 'amber runs')", args[0])
-				}
 				r, err := s.Run(id)
 				if err != nil {
 					return fmt.Errorf("run %d: %w", id, err)
