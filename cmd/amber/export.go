@@ -9,12 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/amberarchive/amber/archive"
 	"github.com/amberarchive/amber/crawler"
@@ -149,7 +147,7 @@ func runExport(ctx context.Context, s *archive.Store, opts archive.ExportOptions
 		fmt.Fprintln(stderr, "amber: export: no capture matches; nothing written")
 	}
 	summary := fmt.Sprintf("%d captures (%d responses, %d revisits), %d records, %s",
-		res.Captures, res.Responses, res.Revisits, res.Records, sizeStr(res.Bytes))
+		res.Captures, res.Responses, res.Revisits, res.Records, human(res.Bytes))
 	if format == "wacz" {
 		fmt.Fprintf(stdout, "wrote %s: %s, %d pages\n", opts.Dir, summary, pages)
 		return nil
@@ -164,45 +162,21 @@ func runExport(ctx context.Context, s *archive.Store, opts archive.ExportOptions
 	return nil
 }
 
-// exportProgress draws one status line on a terminal while an export runs;
-// piped output gets only the summary.
+// exportProgress is the export's status line.
 type exportProgress struct {
-	w                       io.Writer
-	tty                     bool
+	*statusLine
 	captures, records, size atomic.Int64
 	file                    atomic.Value
-	done                    chan struct{}
-	wg                      sync.WaitGroup
 }
 
 func startExportProgress(w io.Writer) *exportProgress {
-	p := &exportProgress{w: w, done: make(chan struct{})}
-	if f, ok := w.(*os.File); ok {
-		p.tty = term.IsTerminal(int(f.Fd()))
-	}
+	p := &exportProgress{statusLine: newStatusLine(w)}
 	p.file.Store("")
-	if !p.tty {
-		return p
-	}
-	t0 := time.Now()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.done:
-				fmt.Fprint(p.w, "\r\033[K")
-				return
-			case <-t.C:
-				secs := time.Since(t0).Seconds()
-				fmt.Fprintf(p.w, "\r\033[Kexported %d captures · %d records · %s · %.1f MB/s · %s",
-					p.captures.Load(), p.records.Load(), sizeStr(p.size.Load()),
-					float64(p.size.Load())/1e6/max(secs, 1e-3), filepath.Base(p.file.Load().(string)))
-			}
-		}
-	}()
+	p.begin(func(elapsed time.Duration) string {
+		return fmt.Sprintf("exported %d captures · %d records · %s · %.1f MB/s · %s",
+			p.captures.Load(), p.records.Load(), human(p.size.Load()),
+			float64(p.size.Load())/1e6/max(elapsed.Seconds(), 1e-3), filepath.Base(p.file.Load().(string)))
+	})
 	return p
 }
 
@@ -211,11 +185,6 @@ func (p *exportProgress) update(e archive.ExportProgress) {
 	p.records.Store(e.Records)
 	p.size.Store(e.Bytes)
 	p.file.Store(e.File)
-}
-
-func (p *exportProgress) stop() {
-	close(p.done)
-	p.wg.Wait()
 }
 
 // parseTime reads a time given on the command line, in UTC.
@@ -249,19 +218,6 @@ func parseByteSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (try 1GB, 500MB or a number of bytes)", s)
 	}
 	return n * mult, nil
-}
-
-// sizeStr formats a byte count for people.
-func sizeStr(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func plural(n int) string {

@@ -48,7 +48,7 @@ Exit code 1 when a file could not be read at all.`,
 				}
 			})
 			fmt.Fprintf(stdout, "run %d: %d captures imported (%s) from %d files; %d already imported, %d records skipped, %d defects reported, %d files unreadable\n",
-				res.Run, res.Stored, sizeStr(res.Bytes), res.Files-res.FailedFiles, res.Duplicates, res.Skipped, res.Defects, res.FailedFiles)
+				res.Run, res.Stored, human(res.Bytes), res.Files-res.FailedFiles, res.Duplicates, res.Skipped, res.Defects, res.FailedFiles)
 			if err != nil {
 				if cmd.Context().Err() != nil {
 					fmt.Fprintln(stderr, "amber: import stopped; what was committed is kept: run the same import again to finish")

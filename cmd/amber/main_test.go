@@ -445,25 +445,7 @@ func TestReplayCommand(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := amber(ctx, "replay", "--db", db, "--listen", "127.0.0.1:0")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("replay printed no address: %v\n%s", err, errb.String())
-	}
-	i := strings.Index(line, "http://")
-	if i < 0 {
-		t.Fatalf("replay did not print its address: %q", line)
-	}
-	base := strings.Fields(line[i:])[0]
+	cmd, base, errb := startServing(t, ctx, "replay", "--db", db, "--listen", "127.0.0.1:0")
 	resp, err := http.Get(base + "web/" + seed)
 	if err != nil {
 		t.Fatal(err)
@@ -496,25 +478,7 @@ func TestServe(t *testing.T) {
 	cfg := writeConfig(t, srv, "@every 1s", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := amber(ctx, "serve", "--config", cfg, "--listen", "127.0.0.1:0")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve printed no address: %v\n%s", err, errb.String())
-	}
-	i := strings.Index(line, "http://")
-	if i < 0 {
-		t.Fatalf("serve did not print its address: %q", line)
-	}
-	base := strings.Fields(line[i:])[0]
+	cmd, base, errb := startServing(t, ctx, "serve", "--config", cfg, "--listen", "127.0.0.1:0")
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		resp, err := http.Get(base + "web/" + srv.Seed())
@@ -540,4 +504,29 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(errb.String(), "run start") {
 		t.Errorf("serve logged no run start:\n%s", errb.String())
 	}
+}
+
+// startServing starts amber with args (replay or serve on 127.0.0.1:0) and
+// returns the process, the base URL it printed, and its stderr.
+func startServing(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	cmd := amber(ctx, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("amber %s printed no address: %v\n%s", args[0], err, errb.String())
+	}
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		t.Fatalf("amber %s did not print its address: %q", args[0], line)
+	}
+	return cmd, strings.Fields(line[i:])[0], errb
 }

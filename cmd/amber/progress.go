@@ -12,59 +12,71 @@ import (
 	"github.com/amberarchive/amber/crawler"
 )
 
-// progress draws one status line on a terminal while a crawl runs; piped
-// output gets only the final summary.
-type progress struct {
+// statusLine redraws one line on a terminal every 250 ms while long work
+// runs; piped output gets nothing from it, only the command's summary.
+type statusLine struct {
 	w    io.Writer
-	cr   *crawler.Crawler
 	tty  bool
+	t0   time.Time
 	done chan struct{}
 	wg   sync.WaitGroup
-	t0   time.Time
 }
 
-func newProgress(w io.Writer, cr *crawler.Crawler) *progress {
-	tty := false
+func newStatusLine(w io.Writer) *statusLine {
+	s := &statusLine{w: w, done: make(chan struct{})}
 	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
+		s.tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, cr: cr, tty: tty, done: make(chan struct{})}
+	return s
 }
 
-func (p *progress) begin() {
-	p.t0 = time.Now()
-	if !p.tty {
+// begin starts redrawing with draw, which is given the time since begin.
+func (s *statusLine) begin(draw func(elapsed time.Duration) string) {
+	s.t0 = time.Now()
+	if !s.tty {
 		return
 	}
-	p.wg.Add(1)
+	s.wg.Add(1)
 	go func() {
-		defer p.wg.Done()
+		defer s.wg.Done()
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
-			case <-p.done:
-				fmt.Fprint(p.w, "\r\033[K")
+			case <-s.done:
+				fmt.Fprint(s.w, "\r\033[K")
 				return
 			case <-t.C:
-				p.draw()
+				fmt.Fprint(s.w, "\r\033[K"+draw(time.Since(s.t0)))
 			}
 		}
 	}()
 }
 
-func (p *progress) draw() {
-	st := p.cr.Stats()
-	secs := time.Since(p.t0).Seconds()
-	rate := 0.0
-	if secs > 0 {
-		rate = float64(st.Fetched) / secs
-	}
-	fmt.Fprintf(p.w, "\r\033[Kfetched %d · queued %d · %s · %.1f pages/s · %d hosts waiting · %d failed",
-		st.Fetched, st.Queued, human(st.Bytes), rate, st.HostsWaiting, st.Failed)
+// stop clears the line.
+func (s *statusLine) stop() {
+	close(s.done)
+	s.wg.Wait()
 }
 
-func (p *progress) stop() {
-	close(p.done)
-	p.wg.Wait()
+// progress is the crawl's status line.
+type progress struct {
+	*statusLine
+	cr *crawler.Crawler
+}
+
+func newProgress(w io.Writer, cr *crawler.Crawler) *progress {
+	return &progress{statusLine: newStatusLine(w), cr: cr}
+}
+
+func (p *progress) begin() { p.statusLine.begin(p.draw) }
+
+func (p *progress) draw(elapsed time.Duration) string {
+	st := p.cr.Stats()
+	rate := 0.0
+	if secs := elapsed.Seconds(); secs > 0 {
+		rate = float64(st.Fetched) / secs
+	}
+	return fmt.Sprintf("fetched %d · queued %d · %s · %.1f pages/s · %d hosts waiting · %d failed",
+		st.Fetched, st.Queued, human(st.Bytes), rate, st.HostsWaiting, st.Failed)
 }
