@@ -61,7 +61,7 @@ func benchArticle(i int) string {
 // needed. It returns its path.
 func benchStorePath(b *testing.B) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), "amber-replay-bench-100k-v1.db")
+	path := filepath.Join(os.TempDir(), "amber-replay-bench-100k-v2.db")
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
