@@ -212,8 +212,8 @@ func (s *Store) headsFor(c *Capture) ([]byte, error) {
 	end := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	err = s.view(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketCaptures).Cursor()
-		k, v := cur.Seek(end)
-		if k == nil {
+		var k, v []byte
+		if k, _ = cur.Seek(end); k == nil {
 			k, v = cur.Last()
 		} else {
 			k, v = cur.Prev()

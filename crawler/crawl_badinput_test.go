@@ -83,8 +83,7 @@ func TestCrawlGoesOnAfterBadInput(t *testing.T) {
 		hangURL = hang.url("/slow")
 	)
 
-	var good *site
-	good = startSite(t, "good.test", func(w http.ResponseWriter, r *http.Request) {
+	good := startSite(t, "good.test", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/robots.txt":
 			http.NotFound(w, r)

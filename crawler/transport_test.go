@@ -95,6 +95,8 @@ func writes(b string) func(net.Conn, []byte) {
 // fetch sends a GET through tr with a capture id, reads the body as colly
 // does (io.ReadAll, then Close) and returns what the parser saw and the
 // Exchange.
+//
+//lint:ignore ST1008 readErr is a result under test, not this helper's failure.
 func fetch(t *testing.T, tr *Transport, url string, hdr ...string) (parsed []byte, readErr error, resp *http.Response, x *Exchange) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -318,8 +320,7 @@ func TestTransportRequestAsSent(t *testing.T) {
 }
 
 func TestTransportRedirectHopsViaClient(t *testing.T) {
-	var srv *rawServer
-	srv = newRawServer(t, "127.0.0.1:0", func(c net.Conn, req []byte) {
+	srv := newRawServer(t, "127.0.0.1:0", func(c net.Conn, req []byte) {
 		if bytes.HasPrefix(req, []byte("GET /old ")) {
 			_, _ = io.WriteString(c, "HTTP/1.1 301 Moved\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n")
 			return
