@@ -118,22 +118,11 @@ func newScheduleCmd(stdout, stderr io.Writer) *cobra.Command {
 		Example: `  amber schedule --config amber.toml
   amber schedule --name cdt --schedule "0 */6 * * *" --timezone Asia/Shanghai https://chinadigitaltimes.net/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, db, err := loadJobs(cmd.Flags(), &f, args, "schedule")
-			if err != nil {
-				return err
-			}
-			store, err := openStore(db, false)
+			store, s, err := startJobs(cmd, &f, args, "schedule", stderr)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			s, err := newScheduler(store, file, stderr)
-			if err != nil {
-				return err
-			}
-			for _, j := range file.Jobs {
-				fmt.Fprintf(stderr, "job %s: %s\n", j.Name, describeSchedule(j))
-			}
 			if err := s.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -146,6 +135,28 @@ func newScheduleCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	addJobFlags(c, &f, true)
 	return c
+}
+
+// startJobs loads the jobs of a command (schedule, serve), opens their store
+// for writing and builds their scheduler, saying each job's schedule.
+func startJobs(cmd *cobra.Command, f *jobFlags, args []string, name string, stderr io.Writer) (*archive.Store, *schedule.Scheduler, error) {
+	file, db, err := loadJobs(cmd.Flags(), f, args, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(db, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := newScheduler(store, file, stderr)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	for _, j := range file.Jobs {
+		fmt.Fprintf(stderr, "job %s: %s\n", j.Name, describeSchedule(j))
+	}
+	return store, s, nil
 }
 
 func describeSchedule(j schedule.Job) string {

@@ -33,22 +33,12 @@ func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long:    serveHelp,
 		Example: "  amber serve --config amber.toml\n  amber serve --config amber.toml --listen 127.0.0.1:8090",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, db, err := loadJobs(cmd.Flags(), &f, args, "serve")
-			if err != nil {
-				return err
-			}
-			store, err := openStore(db, false)
+			store, s, err := startJobs(cmd, &f, args, "serve", stderr)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			s, err := newScheduler(store, file, stderr)
-			if err != nil {
-				return err
-			}
-			for _, j := range file.Jobs {
-				fmt.Fprintf(stderr, "job %s: %s\n", j.Name, describeSchedule(j))
-			}
+			db := store.Path()
 			ln, err := listen(addr, stderr)
 			if err != nil {
 				return err
