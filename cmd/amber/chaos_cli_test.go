@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"math/rand"
 	"os"
@@ -143,50 +142,7 @@ func TestKillResumeExport(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "amber.db")
 	base := siteArgs(srv, db)
 	base[3] = "5ms"
-	first := append(append([]string{"crawl"}, base...), srv.Seed())
-	resume := []string{"crawl", "--resume", "--db", db}
-
-	kills, started := 0, false
-	for attempt := 0; ; attempt++ {
-		if attempt == 100 {
-			t.Fatalf("crawl did not finish after %d kills", kills)
-		}
-		args := resume
-		if !started {
-			args = first
-		}
-		cmd := amber(context.Background(), args...)
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var kill <-chan time.Time
-		if kills < 8 {
-			kill = time.After(time.Duration(20+rng.Intn(200)) * time.Millisecond)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				if strings.Contains(errb.String(), "nothing to resume in") {
-					started = false
-					continue
-				}
-				if !strings.Contains(errb.String(), "nothing to resume: run 1 finished") {
-					t.Fatalf("amber %v: %v\nstderr: %q", args, err, errb.String())
-				}
-			}
-		case <-kill:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
-			started = true
-			continue
-		}
-		break
-	}
+	kills := crawlWithKills(t, srv, db, base, rng, 8, 20*time.Millisecond, 200*time.Millisecond)
 	t.Logf("crawl finished after %d kills", kills)
 	checkOnce(t, srv, lsJSON(t, db))
 	if r := runAmber(t, "verify", "--db", db); r.code != 0 || !strings.Contains(r.stdout, "0 problems") {

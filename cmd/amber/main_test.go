@@ -155,14 +155,28 @@ func TestKillResume(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "amber.db")
 	base := siteArgs(srv, db)
 	base[3] = "5ms" // --delay: long enough for many kills to land mid-crawl
+
+	kills := crawlWithKills(t, srv, db, base, rng, 20, 10*time.Millisecond, 150*time.Millisecond)
+	if kills < 8 {
+		t.Fatalf("the crawl finished after only %d kills; the test wants more (site too small?)", kills)
+	}
+	t.Logf("finished after %d kills", kills)
+	checkOnce(t, srv, lsJSON(t, db))
+	if r := runAmber(t, "verify", "--db", db); r.code != 0 {
+		t.Errorf("amber verify after the kills: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// crawlWithKills crawls the fixture into db with the crawl flags base,
+// killing amber with SIGKILL at up to wantKills random moments (minWait plus
+// up to span after each start) and resuming after each kill, then lets the
+// last resume finish. It returns how many kills landed.
+func crawlWithKills(t *testing.T, srv *fixture.Server, db string, base []string, rng *rand.Rand, wantKills int, minWait, span time.Duration) int {
+	t.Helper()
 	first := append(append([]string{"crawl"}, base...), srv.Seed())
 	resume := []string{"crawl", "--resume", "--db", db}
-
-	// wantKills kills land at random moments; then the crawl is resumed
-	// without interruption until it finishes.
-	const wantKills = 20
 	kills, started := 0, false
-	for attempt := 0; attempt < 200; attempt++ {
+	for attempt := 0; attempt < 10*wantKills+20; attempt++ {
 		args := resume
 		if !started {
 			args = first
@@ -177,29 +191,21 @@ func TestKillResume(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		var kill <-chan time.Time
 		if kills < wantKills {
-			kill = time.After(time.Duration(10+rng.Intn(150)) * time.Millisecond)
+			kill = time.After(minWait + time.Duration(rng.Int63n(int64(span))))
 		}
 		select {
 		case err := <-done:
-			if err != nil {
-				if strings.Contains(errb.String(), "nothing to resume in") {
-					started = false // killed before the run was recorded: start again
-					continue
-				}
-				if !strings.Contains(errb.String(), "nothing to resume: run 1 finished") {
-					t.Fatalf("amber %v: %v\nstderr: %q", args, err, errb.String())
-				}
-				// Killed after the run was marked finished: it is complete.
+			if err == nil {
+				return kills
 			}
-			if kills < 8 {
-				t.Fatalf("the crawl finished after only %d kills; the test wants more (site too small?)", kills)
+			if strings.Contains(errb.String(), "nothing to resume in") {
+				started = false // killed before the run was recorded: start again
+				continue
 			}
-			t.Logf("finished after %d kills", kills)
-			checkOnce(t, srv, lsJSON(t, db))
-			if r := runAmber(t, "verify", "--db", db); r.code != 0 && !strings.Contains(r.stderr, "unknown command") {
-				t.Errorf("amber verify after the kills: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			if strings.Contains(errb.String(), "nothing to resume: run 1 finished") {
+				return kills // killed after the run was marked finished: it is complete
 			}
-			return
+			t.Fatalf("amber %v: %v\nstderr: %q", args, err, errb.String())
 		case <-kill:
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
@@ -208,6 +214,7 @@ func TestKillResume(t *testing.T) {
 		}
 	}
 	t.Fatalf("crawl did not finish after %d kills", kills)
+	return kills
 }
 
 // TestInterruptResume stops a crawl with Ctrl-C: it exits 130, says how to
