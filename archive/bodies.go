@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -108,13 +109,20 @@ func putBody(tx *bolt.Tx, p *preparedBody) (bool, error) {
 // Body returns the raw body of c (as received: chunked framing and
 // content-coding kept).
 func (s *Store) Body(ctx context.Context, c *Capture) ([]byte, error) {
+	return s.appendBody(ctx, nil, c)
+}
+
+// appendBody appends the raw body of c to dst, reusing dst's memory.
+func (s *Store) appendBody(ctx context.Context, dst []byte, c *Capture) ([]byte, error) {
+	if c.BodyLen == 0 && c.BodyDigest == emptyBodyDigest {
+		return dst, nil
+	}
 	sum, err := bodySum(c.BodyDigest)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	var bi bodyInfo
 	var chunks [][]byte
-	var out []byte
+	var bi bodyInfo
 	err = s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBodyInfo).Get(sum)
 		if v == nil {
@@ -129,43 +137,25 @@ func (s *Store) Body(ctx context.Context, c *Capture) ([]byte, error) {
 			if v == nil {
 				return fmt.Errorf("archive: body %s chunk %d: %w: missing", c.BodyDigest, i, ErrCorrupt)
 			}
-			if bi.Chunks == 1 {
-				// One chunk (nearly every page): decompress it straight
-				// from the mapped page, without a copy. DecodeAll is
-				// done with v when it returns.
-				out, err = s.dec.DecodeAll(v, make([]byte, 0, bi.RawLen))
-				if err != nil {
-					return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
-				}
-				return nil
+			// Decompress straight out of the mmap: DecodeAll copies.
+			chunks = append(chunks, v)
+		}
+		start := len(dst)
+		dst = slices.Grow(dst, int(bi.RawLen))
+		for i, z := range chunks {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			chunks = append(chunks, clone(v))
+			if dst, err = s.dec.DecodeAll(z, dst); err != nil {
+				return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
+			}
+		}
+		if int64(len(dst)-start) != bi.RawLen {
+			return fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(dst)-start, bi.RawLen)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if bi.Chunks == 1 {
-		if int64(len(out)) != bi.RawLen {
-			return nil, fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(out), bi.RawLen)
-		}
-		return out, nil
-	}
-	out = make([]byte, 0, bi.RawLen)
-	for i, z := range chunks {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		out, err = s.dec.DecodeAll(z, out)
-		if err != nil {
-			return nil, fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
-		}
-	}
-	if int64(len(out)) != bi.RawLen {
-		return nil, fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(out), bi.RawLen)
-	}
-	return out, nil
+	return dst, err
 }
 
 // OpenBody streams the raw body of c, reading and decompressing one chunk

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/amberarchive/amber/warc"
 )
 
@@ -501,52 +499,6 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	return os.Rename(tmp, path)
-}
-
-// appendBody appends the raw body of c to dst, reusing dst's memory.
-func (s *Store) appendBody(ctx context.Context, dst []byte, c *Capture) ([]byte, error) {
-	if c.BodyLen == 0 && c.BodyDigest == emptyBodyDigest {
-		return dst, nil
-	}
-	sum, err := bodySum(c.BodyDigest)
-	if err != nil {
-		return dst, err
-	}
-	var chunks [][]byte
-	var bi bodyInfo
-	err = s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketBodyInfo).Get(sum)
-		if v == nil {
-			return fmt.Errorf("archive: body %s of %s: %w", c.BodyDigest, c.URL, ErrNotFound)
-		}
-		if bi, err = decodeBodyInfo(v); err != nil {
-			return err
-		}
-		b := tx.Bucket(bucketBodies)
-		for i := range bi.Chunks {
-			v := b.Get(chunkKey(sum, i))
-			if v == nil {
-				return fmt.Errorf("archive: body %s chunk %d: %w: missing", c.BodyDigest, i, ErrCorrupt)
-			}
-			// Decompress straight out of the mmap: DecodeAll copies.
-			chunks = append(chunks, v)
-		}
-		start := len(dst)
-		dst = slices.Grow(dst, int(bi.RawLen))
-		for i, z := range chunks {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if dst, err = s.dec.DecodeAll(z, dst); err != nil {
-				return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
-			}
-		}
-		if int64(len(dst)-start) != bi.RawLen {
-			return fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(dst)-start, bi.RawLen)
-		}
-		return nil
-	})
-	return dst, err
 }
 
 // emptyBodyDigest is the content address of the empty body.
