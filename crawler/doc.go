@@ -17,8 +17,9 @@
 //
 //   - robots.txt per scheme://host:port, RFC 9309 ([Robots]), fetched through
 //     the same transport (so it is archived), cached for a day in the store.
-//     2xx: obey; 4xx: allow all; 5xx or unreachable: fetch nothing from the
-//     host, retry later, give up after a few tries with a reason.
+//     2xx: obey; 4xx: allow all, except 429 (the site is overloaded); 429,
+//     5xx or unreachable: fetch nothing from the host, retry later, give up
+//     after a few tries with a reason.
 //   - At most PerHost requests in flight per host (default 1); request starts
 //     at least max(Delay, Crawl-delay) apart, Crawl-delay capped.
 //   - 429 and 503 pause only that host, for Retry-After (seconds or an HTTP

@@ -24,6 +24,7 @@ package crawler
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +119,13 @@ func NewRobots(status int, body []byte, fetchErr error) *Robots {
 		r := parseRobots(body)
 		r.reason = fmt.Sprintf("robots.txt HTTP %d", status)
 		return r
+	case status == http.StatusTooManyRequests:
+		// 429 is a 4xx, which RFC 9309 §2.3.1.3 lets a crawler read as
+		// "no restrictions"; but it is the site saying it is overloaded,
+		// and crawling everything in answer would be the opposite of
+		// polite. Like Google, amber treats it as unreachable: nothing is
+		// fetched and robots.txt is asked for again later.
+		return &Robots{state: robotsUnreachable, reason: "robots.txt unreachable: HTTP 429 (too many requests)"}
 	case status >= 400 && status < 500:
 		return &Robots{state: robotsAllowAll, reason: fmt.Sprintf("robots.txt HTTP %d: no restrictions", status)}
 	case status >= 500 && status < 600:

@@ -174,6 +174,7 @@ func TestNewRobotsStatus(t *testing.T) {
 		{"404 allows all", 404, nil, false, true, true},
 		{"401 allows all", 401, nil, false, true, true},
 		{"403 allows all", 403, nil, false, true, true},
+		{"429 is overload, not permission: disallows all for now", 429, nil, true, false, false},
 		{"500 disallows all", 500, nil, true, false, false},
 		{"503 disallows all", 503, nil, true, false, false},
 		{"network error disallows all", 0, errors.New("dial tcp: connection refused"), true, false, false},

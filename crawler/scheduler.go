@@ -405,7 +405,7 @@ func (s *scheduler) handleRobots(ctx context.Context, t *task) error {
 	var fetchedAt time.Time // when robots.txt had arrived
 	if e, ok, err := s.c.store.Robots(h.key); err != nil {
 		return fmt.Errorf("crawler: read robots cache: %w", err)
-	} else if ok && now.Sub(e.Fetched) < cfg.RobotsTTL && e.Status != 0 && e.Status < 500 {
+	} else if ok && now.Sub(e.Fetched) < cfg.RobotsTTL && e.Status != 0 && e.Status < 500 && e.Status != http.StatusTooManyRequests {
 		var ferr error
 		if e.Err != "" {
 			ferr = errors.New(e.Err)
