@@ -29,7 +29,13 @@ const (
 // while scanning free pages on another goroutine, a fault that kills the
 // process and cannot be recovered. Files whose meta pages are unreadable
 // are left to bbolt, which reports them as invalid.
-func precheckFile(path string) error {
+//
+// With walk, it also walks the whole tree, as bbolt itself does when it
+// opens a file for writing. A read-only open skips that: bbolt does not
+// rebuild the freelist then, a damaged page is met (and recovered from) in
+// the read that reaches it, and reading every page of a large cold archive
+// would make each "amber ls" wait for the disk.
+func precheckFile(path string, walk bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // missing: bbolt creates it or reports the error
@@ -74,6 +80,9 @@ func precheckFile(path string) error {
 	}
 	if want := int64(pgid) * int64(pageSize); fi.Size() < want {
 		return fmt.Errorf("archive: open %s: %w: file is truncated (%d bytes, its header says %d)", path, ErrCorrupt, fi.Size(), want)
+	}
+	if !walk {
+		return nil
 	}
 	// The store opens with NoFreelistSync, so bbolt rebuilds the freelist
 	// by walking every page of the tree on a goroutine of its own, where a

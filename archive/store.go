@@ -127,7 +127,7 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 	// bbolt reads pages through mmap: a truncated file faults (SIGBUS) and a
 	// garbled one can panic. SetPanicOnFault is per goroutine, so this only
 	// affects Open's own goroutine and is restored on return.
-	if err := precheckFile(path); err != nil {
+	if err := precheckFile(path, !opts.ReadOnly); err != nil {
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
