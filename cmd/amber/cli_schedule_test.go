@@ -88,6 +88,12 @@ func TestRunJobsChanges(t *testing.T) {
 		t.Errorf("next run %s, want 22:00 UTC (06:00 Asia/Shanghai)", j.Next.UTC())
 	}
 
+	// amber runs names the job of each run, so scheduled runs stand out.
+	r = runAmber(t, "runs", "--db", filepath.Join(filepath.Dir(cfg), "amber.db"))
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || !strings.Contains(lines[0], "JOB") ||
+		!strings.Contains(lines[1], " cdt ") || !strings.Contains(lines[2], " cdt ") {
+		t.Errorf("amber runs does not name the job of both runs:\n%s", r.stdout)
+	}
 	r = runAmber(t, "changes", "cdt", "--db", filepath.Join(filepath.Dir(cfg), "amber.db"), "--json")
 	if r.code != 0 {
 		t.Fatalf("changes: exit %d: %s", r.code, r.stderr)

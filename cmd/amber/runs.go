@@ -50,6 +50,9 @@ func newRunsCmd(stdout io.Writer) *cobra.Command {
 					return json.NewEncoder(stdout).Encode(r)
 				}
 				fmt.Fprintf(stdout, "run %d  %s\n  started  %s\n", r.ID, r.Status, r.Started.UTC().Format(time.RFC3339))
+				if r.Job != "" {
+					fmt.Fprintf(stdout, "  job      %s\n", r.Job)
+				}
 				if !r.Ended.IsZero() {
 					fmt.Fprintf(stdout, "  ended    %s\n", r.Ended.UTC().Format(time.RFC3339))
 				}
@@ -79,7 +82,7 @@ func newRunsCmd(stdout io.Writer) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tSTARTED\tSTATUS\tCAPTURED\tFAILED\tSKIPPED\tBY STATUS\tSEEDS")
+			fmt.Fprintln(tw, "RUN\tJOB\tSTARTED\tSTATUS\tCAPTURED\tFAILED\tSKIPPED\tBY STATUS\tSEEDS")
 			for _, r := range runs {
 				seeds := ""
 				if len(r.Seeds) > 0 {
@@ -88,7 +91,7 @@ func newRunsCmd(stdout io.Writer) *cobra.Command {
 						seeds += fmt.Sprintf(" (+%d)", len(r.Seeds)-1)
 					}
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, r.Started.UTC().Format("2006-01-02 15:04"), r.Status,
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, dash(r.Job), r.Started.UTC().Format("2006-01-02 15:04"), r.Status,
 					r.Counts.Captures, r.Counts.Failed, r.Counts.Skipped, countList(r.Counts.ByStatus), seeds)
 			}
 			return tw.Flush()
