@@ -478,11 +478,17 @@ func (rw *rewriter) rewriteAttrs(tag string, attrs []attr, baseSeen *bool) bool 
 			}
 			nv = string(rw.rewriteCSS(nil, []byte(a.value())))
 		case tag == "base" && a.key == "href":
+			b, err := rw.base.Parse(strings.TrimSpace(a.value()))
+			if err != nil || (b.Scheme != "http" && b.Scheme != "https") {
+				// A javascript:, data: or unparsable base would leave the
+				// browser resolving against nothing useful: point it at the
+				// page itself, inside the archive.
+				nv = rw.url(rw.base.String(), modPage)
+				break
+			}
 			if !*baseSeen {
 				*baseSeen = true
-				if b, err := rw.base.Parse(strings.TrimSpace(a.value())); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
-					rw.base = b
-				}
+				rw.base = b
 			}
 			nv = rw.url(a.value(), modPage)
 		case tag == "meta" && a.key == "content" && strings.EqualFold(strings.TrimSpace(httpEquiv), "refresh"):

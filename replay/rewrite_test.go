@@ -48,6 +48,7 @@ func TestRewriteHTML(t *testing.T) {
 		{"base", `<base href="http://other.test/dir/"><a href="x">x</a><img src="/y.png">`,
 			`<base href="` + W + `/http://other.test/dir/"><a href="` + W + `/http://other.test/dir/x">x</a><img src="` + W + `im_/http://other.test/y.png">`},
 		{"relative base", `<base href="/sub/"><a href="x">x</a>`, `<base href="` + W + `/http://cdt.test/sub/"><a href="` + W + `/http://cdt.test/sub/x">x</a>`},
+		{"javascript base", `<base href="javascript:alert(1)"><a href="x">x</a>`, `<base href="` + W + `/http://cdt.test/2016/05/post/"><a href="` + W + `/http://cdt.test/2016/05/post/x">x</a>`},
 		{"integrity and ping dropped", `<script src="/a.js" integrity="sha384-x" crossorigin></script><a href="/p" ping="http://track.test/">p</a>`,
 			`<script src="` + W + `js_/http://cdt.test/a.js"  crossorigin></script><a href="` + W + `/http://cdt.test/p" >p</a>`},
 		{"other attributes kept byte for byte", `<LINK REL="alternate" title="CDT &raquo; Feed" HREF='/feed/'>`,
