@@ -68,7 +68,8 @@ captured instead, with the reason.`,
 				return err
 			})
 			if err != nil {
-				return err
+				tw.Flush()
+				return storeErr(db, err)
 			}
 			return tw.Flush()
 		},

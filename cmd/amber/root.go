@@ -97,3 +97,12 @@ func openStore(path string, readOnly bool) (*archive.Store, error) {
 	}
 	return archive.Open(path, archive.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
 }
+
+// storeErr names the archive in an error read from it and, when the archive
+// is damaged, says what to run.
+func storeErr(db string, err error) error {
+	if errors.Is(err, archive.ErrCorrupt) {
+		return fmt.Errorf("%s: %w (run 'amber verify --db %s' to see all damage)", db, err, db)
+	}
+	return fmt.Errorf("%s: %w", db, err)
+}

@@ -54,7 +54,7 @@ timestamp (2016, 20160512, 20160512093000); default: the latest.`,
 			defer s.Close()
 			caps, err := s.CapturesOf(u)
 			if err != nil {
-				return err
+				return storeErr(db, err)
 			}
 			if len(caps) == 0 && u != args[0] {
 				caps, err = s.CapturesOf(args[0])
@@ -68,7 +68,7 @@ timestamp (2016, 20160512, 20160512093000); default: the latest.`,
 			c := closest(caps, want)
 			body, err := s.Body(cmd.Context(), c)
 			if err != nil {
-				return err
+				return storeErr(db, err)
 			}
 			if raw {
 				if _, err := stdout.Write(c.ResponseHead); err != nil {

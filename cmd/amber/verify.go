@@ -76,8 +76,12 @@ func verifyStore(cmd *cobra.Command, db string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d captures, %d bodies (%d chunks), %d payload digests checked; %d problems\n",
-		db, vs.Captures, vs.Bodies, vs.Chunks, vs.PayloadDigests, vs.Problems)
+	problems := fmt.Sprintf("%d problems", vs.Problems)
+	if vs.Problems == 1 {
+		problems = "1 problem"
+	}
+	fmt.Fprintf(stdout, "%s: %d captures, %d bodies (%d chunks), %d payload digests checked; %s\n",
+		db, vs.Captures, vs.Bodies, vs.Chunks, vs.PayloadDigests, problems)
 	if vs.Problems > 0 {
 		return exitCodeError{exitError}
 	}
