@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,33 +207,11 @@ func BenchmarkCommitCommitters(b *testing.B) {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
 			s := newStore(b, Options{})
 			run := newRun(b, s, "")
-			noise := randomBody(b, 10<<10, 1)
-			var n atomic.Int64
-			b.SetBytes(20 << 10)
 			b.SetParallelism((g + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					i := n.Add(1)
-					body := append([]byte(fmt.Sprintf("<html>%d %s", i, make([]byte, 10<<10))), noise...)
-					u := fmt.Sprintf("http://h%d.test/%d", i%50, i)
-					c := testCapture(u, time.Now(), body)
-					_, err := s.Commit(context.Background(), run.ID, Batch{
-						Captures: []*Capture{c},
-						Enqueue:  []Item{item(u + "/a"), item(u + "/b")},
-						Skipped:  []Skip{{URL: u + "/ad", Why: "ad"}},
-					})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "captures/s")
+			n := commitParallel(b, s, run)
 			st := s.db.Stats().TxStats
-			b.ReportMetric(float64(st.GetWrite())/float64(n.Load()), "page-writes/capture")
-			b.ReportMetric(float64(st.GetPageAlloc())/float64(n.Load()), "B-alloc/capture")
+			b.ReportMetric(float64(st.GetWrite())/float64(n), "page-writes/capture")
+			b.ReportMetric(float64(st.GetPageAlloc())/float64(n), "B-alloc/capture")
 		})
 	}
 }

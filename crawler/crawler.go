@@ -152,27 +152,13 @@ func New(cfg Config, store Store) (*Crawler, error) {
 	if cfg.MaxPerHost < 0 {
 		return nil, fmt.Errorf("crawler: --max-per-host must not be negative, got %d", cfg.MaxPerHost)
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = def.Timeout
-	}
-	if cfg.MaxRedirects <= 0 {
-		cfg.MaxRedirects = def.MaxRedirects
-	}
-	if cfg.HostFailures <= 0 {
-		cfg.HostFailures = def.HostFailures
-	}
-	if cfg.RobotsTTL <= 0 {
-		cfg.RobotsTTL = def.RobotsTTL
-	}
-	if cfg.RobotsRetry <= 0 {
-		cfg.RobotsRetry = def.RobotsRetry
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = def.MaxBackoff
-	}
-	if cfg.RetryAfterCap <= 0 {
-		cfg.RetryAfterCap = def.RetryAfterCap
-	}
+	orDefault(&cfg.Timeout, def.Timeout)
+	orDefault(&cfg.MaxRedirects, def.MaxRedirects)
+	orDefault(&cfg.HostFailures, def.HostFailures)
+	orDefault(&cfg.RobotsTTL, def.RobotsTTL)
+	orDefault(&cfg.RobotsRetry, def.RobotsRetry)
+	orDefault(&cfg.MaxBackoff, def.MaxBackoff)
+	orDefault(&cfg.RetryAfterCap, def.RetryAfterCap)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -197,6 +183,13 @@ func New(cfg Config, store Store) (*Crawler, error) {
 	}
 	c.col = c.newCollector()
 	return c, nil
+}
+
+// orDefault sets a setting that is zero or negative (unset) to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Transport returns the capturing transport, for fetches outside colly.

@@ -81,22 +81,7 @@ func TestUsageErrorsEverySubcommand(t *testing.T) {
 	for name, cs := range cases {
 		for _, c := range cs {
 			args := append([]string{name}, c.args...)
-			t.Run(strings.Join(args, " "), func(t *testing.T) {
-				r := runAmber(t, args...)
-				if r.code != exitUsage {
-					t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
-				}
-				lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-				if len(lines) != 1 || !strings.HasPrefix(lines[0], "amber: ") {
-					t.Errorf("want one line starting 'amber: ', got %q", r.stderr)
-				}
-				if !strings.Contains(r.stderr, c.want) {
-					t.Errorf("stderr %q does not mention %q", r.stderr, c.want)
-				}
-				if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
-					t.Errorf("stack trace reached the user: %s", r.stderr)
-				}
-			})
+			t.Run(strings.Join(args, " "), func(t *testing.T) { checkUsageError(t, args, c.want) })
 		}
 	}
 }

@@ -147,12 +147,7 @@ func TestKillResume(t *testing.T) {
 	t.Logf("kill seed %d (set AMBER_KILL_SEED to repeat)", seed)
 	rng := rand.New(rand.NewSource(seed))
 
-	srv, err := fixture.Start(fixture.Options{Articles: 60})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db := filepath.Join(t.TempDir(), "amber.db")
+	srv, db := startSite(t, 60)
 	base := siteArgs(srv, db)
 	base[3] = "5ms" // --delay: long enough for many kills to land mid-crawl
 
@@ -220,12 +215,7 @@ func crawlWithKills(t *testing.T, srv *fixture.Server, db string, base []string,
 // TestInterruptResume stops a crawl with Ctrl-C: it exits 130, says how to
 // resume, and the resumed crawl completes with nothing lost or doubled.
 func TestInterruptResume(t *testing.T) {
-	srv, err := fixture.Start(fixture.Options{Articles: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db := filepath.Join(t.TempDir(), "amber.db")
+	srv, db := startSite(t, 12)
 	args := append(append([]string{"crawl"}, siteArgs(srv, db)...), srv.Seed())
 	args[4] = "30ms" // --delay: slow enough to interrupt midway
 	cmd := amber(context.Background(), args...)
@@ -238,7 +228,7 @@ func TestInterruptResume(t *testing.T) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitStopped {
 		t.Fatalf("after Ctrl-C: %v, want exit %d\n%s", err, exitStopped, errb.String())
@@ -263,12 +253,7 @@ func TestInterruptResume(t *testing.T) {
 // TestStoreInUse: a second amber process on the same store fails within
 // seconds and says what to do, instead of hanging on the lock.
 func TestStoreInUse(t *testing.T) {
-	srv, err := fixture.Start(fixture.Options{Articles: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db := filepath.Join(t.TempDir(), "amber.db")
+	srv, db := startSite(t, 12)
 	args := append(append([]string{"crawl"}, siteArgs(srv, db)...), srv.Seed())
 	args[4] = "1s"
 	cmd := amber(context.Background(), args...)
@@ -324,22 +309,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "--colour"}, "unknown flag"},
 	}
 	for _, c := range cases {
-		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			r := runAmber(t, c.args...)
-			if r.code != exitUsage {
-				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
-			}
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "amber: ") {
-				t.Errorf("want one line starting 'amber: ', got %q", r.stderr)
-			}
-			if !strings.Contains(r.stderr, c.want) {
-				t.Errorf("stderr %q does not mention %q", r.stderr, c.want)
-			}
-			if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
-				t.Errorf("stack trace reached the user: %s", r.stderr)
-			}
-		})
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) { checkUsageError(t, c.args, c.want) })
 	}
 	// Reading an archive that does not exist is not a usage error but says what to do.
 	r := runAmber(t, "ls", "--db", filepath.Join(t.TempDir(), "none.db"))
@@ -352,12 +322,7 @@ func TestUsageErrors(t *testing.T) {
 // the summary; a URL that cannot be fetched makes exit code 3 and is listed
 // with a readable reason; ls --json gives scripts every field.
 func TestCrawlPipedAndFailures(t *testing.T) {
-	srv, err := fixture.Start(fixture.Options{Articles: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db := filepath.Join(t.TempDir(), "amber.db")
+	srv, db := startSite(t, 12)
 	down := "http://down.test:9/"
 	args := append([]string{"crawl"}, siteArgs(srv, db)...)
 	args = append(args, "--retries", "0", "--resolve", "down.test:9=127.0.0.1:9", srv.Seed(), down)
@@ -408,12 +373,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Skip("util-linux 'script' is not installed: no pseudo-terminal to test the status line on")
 	}
-	srv, err := fixture.Start(fixture.Options{Articles: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db := filepath.Join(t.TempDir(), "amber.db")
+	srv, db := startSite(t, 12)
 	args := append(append([]string{"crawl"}, siteArgs(srv, db)...), srv.Seed())
 	args[4] = "20ms" // --delay: the crawl lasts long enough for a few redraws
 	line := os.Args[0]
@@ -536,4 +496,36 @@ func startServing(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd,
 		t.Fatalf("amber %s did not print its address: %q", args[0], line)
 	}
 	return cmd, strings.Fields(line[i:])[0], errb
+}
+
+// checkUsageError runs amber with bad args and checks what a user sees:
+// exit 2 and one line starting "amber: " that mentions want, no stack trace.
+func checkUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	r := runAmber(t, args...)
+	if r.code != exitUsage {
+		t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "amber: ") {
+		t.Errorf("want one line starting 'amber: ', got %q", r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q does not mention %q", r.stderr, want)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+		t.Errorf("stack trace reached the user: %s", r.stderr)
+	}
+}
+
+// startSite starts the fixture site with n articles, closed when the test
+// ends, and names a fresh archive file for it.
+func startSite(t *testing.T, n int) (*fixture.Server, string) {
+	t.Helper()
+	srv, err := fixture.Start(fixture.Options{Articles: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, filepath.Join(t.TempDir(), "amber.db")
 }
