@@ -62,6 +62,9 @@ type task struct {
 	item      archive.Item
 	robots    *Robots
 	prevStart time.Time
+	// async is set when the task's commit was handed to a goroutine: that
+	// goroutine, not the worker, ends the task's count in s.inflight.
+	async bool
 }
 
 // scheduler hands work to the crawler's workers so that each host sees at
@@ -79,10 +82,21 @@ type scheduler struct {
 	pages    int
 	maxed    bool
 	err      error // a store error that stops the crawl
+
+	// Commits of fetched pages run beside the workers (commitLater), at
+	// most cap(commitSlots) at once, so that a worker fetches its next page
+	// while the store makes the last one durable.
+	commitSlots chan struct{}
+	commits     sync.WaitGroup
 }
 
+// commitsPerWorker bounds the pages fetched but not yet committed, per
+// worker: enough to cover an fsync, little enough that memory stays flat.
+const commitsPerWorker = 4
+
 func newScheduler(c *Crawler, run uint64) *scheduler {
-	return &scheduler{c: c, run: run, wake: make(chan struct{}), hosts: map[string]*host{}}
+	return &scheduler{c: c, run: run, wake: make(chan struct{}), hosts: map[string]*host{},
+		commitSlots: make(chan struct{}, commitsPerWorker*max(c.cfg.Parallel, 1))}
 }
 
 func (s *scheduler) host(key string) *host {
@@ -328,7 +342,9 @@ func (s *scheduler) loop(ctx context.Context) error {
 				err = s.handle(work, t)
 				s.mu.Lock()
 				t.h.inflight--
-				s.inflight--
+				if !t.async {
+					s.inflight--
+				}
 				if err != nil && s.err == nil {
 					s.err = err
 				}
@@ -338,6 +354,7 @@ func (s *scheduler) loop(ctx context.Context) error {
 		}(i)
 	}
 	wg.Wait()
+	s.commits.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A stop whose grace period ran out cancels the commits still
@@ -658,8 +675,33 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 	if ex.Status >= 200 && ex.Status < 300 {
 		s.expand(&b, cp, it, u, links)
 	}
-	_, err = s.commit(ctx, b)
-	return err
+	s.commitLater(ctx, t, b)
+	return nil
+}
+
+// commitLater commits b in its own goroutine and ends t there: the host
+// is free for its next request as soon as this one's response is read
+// (politeness counts requests, not commits), and the worker goes on to
+// fetch while the store writes. The task stays counted in s.inflight
+// until the commit is done, so the crawl cannot end, nor a stop return,
+// with a page fetched but not stored; a kill in between loses only what
+// was not committed, which stays queued and is fetched again on resume.
+func (s *scheduler) commitLater(ctx context.Context, t *task, b archive.Batch) {
+	t.async = true
+	s.commitSlots <- struct{}{}
+	s.commits.Add(1)
+	go func() {
+		defer s.commits.Done()
+		_, err := s.commit(ctx, b)
+		<-s.commitSlots
+		s.mu.Lock()
+		s.inflight--
+		if err != nil && s.err == nil {
+			s.err = err
+		}
+		s.signal()
+		s.mu.Unlock()
+	}()
 }
 
 // failed handles a fetch that got no response at all.
