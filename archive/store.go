@@ -101,7 +101,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	// Chunks are at most 1 MiB, so a longer window buys nothing; the
+	// default 8 MiB window made each of the encoder's per-core states
+	// several MB of a crawl's live heap, which GOGC multiplies.
+	s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(chunkSize))
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("archive: open %s: zstd encoder: %w", path, err)

@@ -153,11 +153,11 @@ func ExtractLinks(base *url.URL, html []byte, sourceSelector string) []Link {
 // every page, and the WHATWG parser was the largest cost of ExtractLinks.
 // The answer for such a link is a pure function of the key resolvedKey
 // gives it, so a cached answer is the one the parser would give.
-var resolved = resolveCache{m: make(map[string]string, resolvedMax)}
+var resolved = resolveCache{m: make(map[string]string)}
 
 // resolvedMax bounds the cache; when full it starts again empty, which
 // costs a few re-parses and keeps memory flat on a crawl of any size.
-const resolvedMax = 1 << 15
+const resolvedMax = 1 << 12
 
 type resolveCache struct {
 	mu sync.Mutex
