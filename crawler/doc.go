@@ -11,7 +11,10 @@
 // are kept, while colly's parser gets a decoded copy. The capture, the
 // frontier item it completes and the links it adds are committed in one
 // [archive.Batch], so a killed crawl resumes with nothing lost and nothing
-// captured twice.
+// captured twice. That commit runs beside the workers (a bounded number at
+// once): the worker and the host's request slot are free once the response
+// is read, while the store makes the page durable, and the crawl ends only
+// when every fetched page is committed.
 //
 // # Politeness
 //
