@@ -62,36 +62,107 @@ type seenRecord struct {
 // Capture records.
 //
 // Version 1 (still read) is the JSON of Capture, Request and ResponseHead in
-// base64. Version 2, written since, is binary, in two parts:
+// base64. Versions 2 (still read) and 3 (written since) are binary, in two
+// parts: a listing part, what a listing needs (Store.CaptureIndex), which
+// is always self-contained, and a heads part.
+//
+// Version 2:
 //
 //	0x02
-//	listing part, raw: what a listing needs (Store.CaptureIndex)
+//	listing part:
 //	  uvarint Status, varint Time - key time (ns), varint Duration,
 //	  uvarint Run, varint Depth, uvarint BodyLen,
 //	  digest BodyDigest, digest PayloadDigest, bytes RevisitOf,
 //	  string Method, MIME, Truncated, Reason, Location,
 //	  byte flags (1: Conditional), url URL
-//	heads part: byte 0 (raw) or 1 (zstd with the built-in dictionary),
-//	  uvarint raw length, then the (compressed) bytes of
+//	heads part (tags 0-2 below)
+//
+// Version 3:
+//
+//	0x03
+//	listing part:
+//	  uvarint flags: 1 Conditional, 2 RevisitOf set, 4 empty body,
+//	    bits 3-5 (flags>>3&7) url code, 64 Location set,
+//	    128 Time is not the key time, 256 Duration < 0,
+//	    512 Method is not GET, 1024 Truncated set; no other bit
+//	  uvarint status: 0 then varint Status, or i+1 for listStatus[i]
+//	  [varint Time - key time (ns)]          if 128
+//	  uvarint |Duration|, uvarint Run, varint Depth
+//	  [uvarint BodyLen, digest BodyDigest,   unless 4, which stands for
+//	   digest PayloadDigest]                 0, sha256Empty and sha1Empty
+//	  [uvarint n, bytes s]                   if 2: RevisitOf is the first
+//	                                         n bytes of the key then s
+//	  [code Method]                          if 512, else "GET"
+//	  code MIME
+//	  [code Truncated]                       if 1024, else ""
+//	  code Reason
+//	  [string Location]                      if 64
+//	  [string URL]                           if url code 0
+//	heads part (tags 0, 1 and 3 below)
+//
+// The heads part is self-contained:
+//
+//	byte 0 (raw) or 1 (zstd with the built-in dictionary headsDict),
+//	uvarint raw length, then the (compressed) raw heads:
 //	  bytes Request, bytes ResponseHead, string IP, Parent, Anchor, Hops,
-//	  WARCRecordID, uvarint count then strings of Outlinks;
-//	  or byte 2 (delta), uvarint base time (ns), uvarint raw length, then
-//	  those bytes as an S2 block whose dictionary is the raw heads of the
-//	  base: the capture under the same SURT and that time, itself 0 or 1
-//	  (never a delta, so no chains)
+//	  WARCRecordID, uvarint count then strings of Outlinks
 //
-// where bytes and string are a uvarint length and the bytes; digest is a
-// tag byte (0 empty, 1 "sha256:"/"sha1:" with the raw sum following, 2 a
-// uvarint-prefixed string, 3 the digest of empty input) and url is 0 and a
-// string, or 1-4 when the URL is rebuilt exactly from the key's SURT with
-// scheme http, https, http + "www.", https + "www.".
+// or a delta against the raw heads of a base, the record under the same
+// SURT and the time given, which must itself be self-contained (never a
+// delta: no chains, so a damaged record spoils only its own deltas):
 //
-// Commit writes a delta against the newest self-contained capture of the
-// same SURT when it is smaller, which it nearly always is for a re-capture:
-// a 304 of a daily re-crawl costs ~130 bytes (key ~70) instead of ~1,500.
-// Captures are never deleted, so a base is always there; Verify reports a
-// record whose base is missing as undecodable.
-const captureVersion2 = 2
+//	byte 2 (version 2 only), uvarint base time (ns), uvarint raw length,
+//	  then the raw heads as an S2 block whose dictionary is 0x00 and the
+//	  base's raw heads
+//	byte 3 (line delta, codec_delta.go), varint Time - base time (ns),
+//	  uvarint mask: bit i set (i = 0-4) when IP, Parent, Anchor, Hops,
+//	    WARCRecordID (in that order) is the base's; each other follows as
+//	    a string, in that order; bit 5 set when there are no Outlinks
+//	  ops Request (base lines: the base's Request cut after each LF, a
+//	    last line without one being a line too),
+//	  ops ResponseHead (the same, of its ResponseHead),
+//	  [ops Outlinks] unless bit 5 (base lines: the base's Outlinks, one
+//	    line each; no composed lines), and nothing after
+//
+// where ops make a field, a sequence of lines, from base lines with a
+// cursor starting at line 0; each op is a uvarint x, with n = x>>2:
+//
+//	x&3 = 0: n > 0: copy n base lines from the cursor, which moves past
+//	         them; n = 0: the field is complete
+//	x&3 = 1: move the cursor to base line n (at most the line count)
+//	x&3 = 2: a line of the n bytes that follow
+//	x&3 = 3: a line of n pieces, then CRLF; a piece is a uvarint p,
+//	         with m = p>>2:
+//	  p&3 = 0: the m bytes that follow
+//	  p&3 = 1: deltaStatic[m]
+//	  p&3 = 2: from line m>>2 of the base's Request (m>>1&1 = 0) or
+//	           ResponseHead (1): its name, to the first ": " included
+//	           (m&1 = 0), or its value, after that, without a final LF
+//	           and then without a final CR (m&1 = 1)
+//	  p&3 = 3: Time, rounded down to the second, plus the seconds that
+//	           zigzag(m) encodes, in the layout httpDate, in UTC
+//
+// and bytes and string are a uvarint length and the bytes; digest is a tag
+// byte (0 empty, 1 "sha256:"/"sha1:" with the raw sum following, 2 a
+// uvarint-prefixed string, 3 the digest of empty input); code is a uvarint
+// c, 2i+1 for listStrings[i] or 2n for the n bytes that follow; url is 0
+// and a string, or 1-4 when the URL is rebuilt exactly from the key's SURT
+// with scheme http, https, http + "www.", https + "www." (version 3 keeps
+// the code in its flags and the string at the end of the listing).
+//
+// Commit writes a line delta against the newest self-contained capture of
+// the same SURT when it is smaller, which it nearly always is for a
+// re-capture: a 304 of a daily re-crawl costs ~35-40 bytes besides its
+// key (~70-95), as against ~120 in version 2 and ~1,500 self-contained: its
+// request is the base's with If-None-Match and If-Modified-Since, whose
+// values are the base's ETag and Last-Modified; its response head keeps
+// most of the base's lines, and its Date is the capture time. Captures
+// are never deleted, so a base is always there; Verify reports a record
+// whose base is missing as undecodable.
+const (
+	captureVersion2 = 2
+	captureVersion3 = 3
+)
 
 // headsDictID names headsDict in zstd frames. The dictionary's bytes may
 // never change once written: a new dictionary needs a new ID (and both kept).
@@ -141,7 +212,9 @@ type recordCodec struct {
 var records = sync.OnceValues(func() (*recordCodec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
 		zstd.WithEncoderDictRaw(headsDictID, []byte(headsDict)), zstd.WithEncoderCRC(false),
-		zstd.WithLowerEncoderMem(true))
+		// Heads are kilobytes: a short window keeps the encoders' history
+		// buffers (8 MiB each by default) out of a crawl's live heap.
+		zstd.WithLowerEncoderMem(true), zstd.WithWindowSize(1<<18))
 	if err != nil {
 		return nil, fmt.Errorf("archive: record encoder: %w", err)
 	}
@@ -197,18 +270,34 @@ func packHeads(raw []byte) ([]byte, error) {
 // base of a delta, newest first.
 const maxDeltaBases = 4
 
-// headsFor returns the heads part of c's record: a delta (tag 2) against
-// the heads of the newest earlier self-contained capture under the same
+// headsFor returns the heads part of c's record: a line delta (tag 3)
+// against the heads of the newest self-contained capture under the same
 // SURT when that is smaller, else self-contained. Successive captures of a
 // page (a 304 re-crawl above all) repeat nearly all of their heads.
 func (s *Store) headsFor(c *Capture) ([]byte, error) {
 	raw := headsRaw(c)
 	self, err := packHeads(raw)
-	if err != nil {
-		return nil, err
+	if err != nil || c.Time.IsZero() {
+		// Commit sets a zero Time later; a line delta, whose base and
+		// dates are relative to Time, cannot be made before.
+		return self, err
 	}
-	var baseKey, baseRaw []byte
-	prefix := append([]byte(surt(c.URL)), 0)
+	baseKey, baseRaw, err := s.deltaBase(c.URL)
+	if err != nil || baseKey == nil {
+		return self, err
+	}
+	baseNanos, _, _ := splitCaptureKey(baseKey)
+	delta, err := encodeLineDelta(c, baseRaw, baseNanos)
+	if err != nil || len(delta) >= len(self) {
+		return self, nil // a base that does not parse is no base
+	}
+	return delta, nil
+}
+
+// deltaBase returns the key and raw heads of the newest self-contained
+// capture among the maxDeltaBases newest of u's SURT, or nil.
+func (s *Store) deltaBase(u string) (key, raw []byte, err error) {
+	prefix := append([]byte(surt(u)), 0)
 	end := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	err = s.view(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketCaptures).Cursor()
@@ -220,27 +309,14 @@ func (s *Store) headsFor(c *Capture) ([]byte, error) {
 		}
 		for n := 0; n < maxDeltaBases && k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Prev() {
 			n++
-			if r, ok := selfHeadsRaw(v); ok && len(r) >= s2.MinDictSize && len(r) <= s2.MaxDictSize {
-				baseKey, baseRaw = clone(k), r
+			if r, ok := selfHeadsRaw(v); ok {
+				key, raw = clone(k), r
 				return nil
 			}
 		}
 		return nil
 	})
-	if err != nil || baseKey == nil {
-		return self, err
-	}
-	baseNanos, _, _ := splitCaptureKey(baseKey)
-	d := s2.NewDict(dictBytes(baseRaw))
-	if d == nil {
-		return self, nil
-	}
-	delta := binary.AppendUvarint(binary.AppendUvarint([]byte{2}, uint64(baseNanos)), uint64(len(raw)))
-	delta = append(delta, d.Encode(nil, raw)...)
-	if len(delta) < len(self) {
-		return delta, nil
-	}
-	return self, nil
+	return key, raw, err
 }
 
 // dictBytes is raw as an s2 dictionary (repeat offset 0 first).
@@ -249,27 +325,74 @@ func dictBytes(raw []byte) []byte {
 	return append(b, raw...)
 }
 
-// selfHeadsRaw returns the uncompressed heads of a version 2 record whose
-// heads are self-contained (not a delta); ok is false for any other value.
+// selfHeadsRaw returns the uncompressed heads of a version 2 or 3 record
+// whose heads are self-contained (not a delta); ok is false for any other
+// value.
 func selfHeadsRaw(v []byte) ([]byte, bool) {
-	if len(v) == 0 || v[0] != captureVersion2 {
+	p, ok := headsPart(v)
+	if !ok || len(p) == 0 || p[0] > 1 {
 		return nil, false
 	}
-	r := reader{b: v[1:]}
-	skipListing(&r)
-	if r.err != nil {
-		return nil, false
-	}
-	p := r.rest()
-	if len(p) == 0 || p[0] > 1 {
-		return nil, false
-	}
-	raw, err := (&captureDecoder{}).unpackHeads(nil, p)
+	raw, err := (&captureDecoder{}).unpackHeads(nil, p, 0)
 	return raw, err == nil
 }
 
+// headsPart returns the heads part of a version 2 or 3 record.
+func headsPart(v []byte) ([]byte, bool) {
+	if len(v) == 0 {
+		return nil, false
+	}
+	r := reader{b: v[1:]}
+	switch v[0] {
+	case captureVersion2:
+		skipListing(&r)
+	case captureVersion3:
+		readListingV3(&r, new(Capture))
+	default:
+		return nil, false
+	}
+	if r.err != nil {
+		return nil, false
+	}
+	return r.rest(), true
+}
+
+// Flags of a version 3 listing part.
+const (
+	flagConditional = 1 << 0
+	flagRevisit     = 1 << 1
+	flagEmptyBody   = 1 << 2
+	flagURLShift    = 3 // bits 3-5: the url code
+	flagLocation    = 1 << 6
+	flagTime        = 1 << 7
+	flagNegDuration = 1 << 8
+	flagMethod      = 1 << 9 // Method is not GET
+	flagTruncated   = 1 << 10
+	flagsKnown      = 1<<11 - 1
+)
+
+// listStatus are the status codes a version 3 listing writes in one byte,
+// listStrings the strings (Method, MIME, Truncated, Reason) it writes as
+// one. Entries may never change or move once written: new ones go at the
+// end (the first 64 strings and 127 statuses take one byte).
+var (
+	listStatus  = [...]int{200, 304, 301, 302, 404, 403, 410, 500, 503, 307, 308, 206, 429, 401, 400, 502, 504, 204, 303, 451}
+	listStrings = [...]string{
+		"GET", "HEAD", "POST",
+		string(ReasonSeed), string(ReasonArticle), string(ReasonNav), string(ReasonSource),
+		string(ReasonRequisite), string(ReasonRedirect), string(ReasonRobots), string(ReasonImport),
+		TruncLength, TruncTime, TruncDisconnect,
+		"text/html", "text/css", "text/plain", "text/javascript", "text/xml",
+		"application/javascript", "application/json", "application/xml", "application/xhtml+xml",
+		"application/rss+xml", "application/atom+xml", "application/pdf", "application/octet-stream",
+		"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml", "image/x-icon",
+		"image/vnd.microsoft.icon", "image/avif", "font/woff2", "font/woff", "video/mp4",
+	}
+)
+
 // encodeCapture returns the record of c (Body left out, its key c.Key) in
-// version 2. heads is encodeHeads(c), or nil to compute it here.
+// version 3. heads is its heads part (headsFor), or nil to make it
+// self-contained here.
 func encodeCapture(c *Capture, heads []byte) ([]byte, error) {
 	if heads == nil {
 		var err error
@@ -281,40 +404,103 @@ func encodeCapture(c *Capture, heads []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("archive: encode capture %s: bad key %q", c.URL, c.Key)
 	}
-	b := make([]byte, 0, 96+len(c.RevisitOf)+len(c.Location)+len(heads))
-	b = append(b, captureVersion2)
-	b = binary.AppendUvarint(b, uint64(c.Status))
-	b = binary.AppendVarint(b, c.Time.UnixNano()-keyNanos)
-	if !time.Unix(0, c.Time.UnixNano()).Equal(c.Time) {
+	at := c.Time.UnixNano()
+	if !time.Unix(0, at).Equal(c.Time) {
 		return nil, fmt.Errorf("archive: encode capture %s: time %s out of range", c.URL, c.Time)
 	}
-	b = binary.AppendVarint(b, int64(c.Duration))
+	code := urlCode(sk, c.URL)
+	flags := uint64(code) << flagURLShift
+	if c.Conditional {
+		flags |= flagConditional
+	}
+	if len(c.RevisitOf) > 0 {
+		flags |= flagRevisit
+	}
+	empty := c.BodyLen == 0 && c.BodyDigest == sha256Empty && c.PayloadDigest == sha1Empty
+	if empty {
+		flags |= flagEmptyBody
+	}
+	if c.Location != "" {
+		flags |= flagLocation
+	}
+	if at != keyNanos {
+		flags |= flagTime
+	}
+	if c.Method != "GET" {
+		flags |= flagMethod
+	}
+	if c.Truncated != "" {
+		flags |= flagTruncated
+	}
+	dur := uint64(c.Duration)
+	if c.Duration < 0 {
+		flags |= flagNegDuration
+		dur = -dur
+	}
+	b := make([]byte, 0, 48+len(c.RevisitOf)+len(c.Location)+len(heads))
+	b = append(b, captureVersion3)
+	b = binary.AppendUvarint(b, flags)
+	if i := indexOf(listStatus[:], c.Status); i >= 0 {
+		b = binary.AppendUvarint(b, uint64(i)+1)
+	} else {
+		b = binary.AppendVarint(append(b, 0), int64(c.Status))
+	}
+	if flags&flagTime != 0 {
+		b = binary.AppendVarint(b, at-keyNanos)
+	}
+	b = binary.AppendUvarint(b, dur)
 	b = binary.AppendUvarint(b, c.Run)
 	b = binary.AppendVarint(b, int64(c.Depth))
-	b = binary.AppendUvarint(b, uint64(c.BodyLen))
-	b = appendDigest(b, c.BodyDigest, "sha256:", sha256Empty, 32)
-	b = appendDigest(b, c.PayloadDigest, "sha1:", sha1Empty, 20)
-	b = appendBytes(b, c.RevisitOf)
-	for _, s := range []string{c.Method, c.MIME, c.Truncated, string(c.Reason), c.Location} {
-		b = appendString(b, s)
+	if !empty {
+		b = binary.AppendUvarint(b, uint64(c.BodyLen))
+		b = appendDigest(b, c.BodyDigest, "sha256:", sha256Empty, 32)
+		b = appendDigest(b, c.PayloadDigest, "sha1:", sha1Empty, 20)
 	}
-	var flags byte
-	if c.Conditional {
-		flags |= 1
+	if flags&flagRevisit != 0 {
+		n := 0
+		for n < len(c.Key) && n < len(c.RevisitOf) && c.Key[n] == c.RevisitOf[n] {
+			n++
+		}
+		b = binary.AppendUvarint(b, uint64(n))
+		b = appendBytes(b, c.RevisitOf[n:])
 	}
-	b = append(b, flags)
-	if code := urlCode(sk, c.URL); code != 0 {
-		b = append(b, code)
-	} else {
-		b = append(b, 0)
+	if flags&flagMethod != 0 {
+		b = appendCode(b, c.Method)
+	}
+	b = appendCode(b, c.MIME)
+	if flags&flagTruncated != 0 {
+		b = appendCode(b, c.Truncated)
+	}
+	b = appendCode(b, string(c.Reason))
+	if c.Location != "" {
+		b = appendString(b, c.Location)
+	}
+	if code == 0 {
 		b = appendString(b, c.URL)
 	}
 	return append(b, heads...), nil
 }
 
-// decodeCapture reads a capture record stored under key, of either
-// version. It copies what it keeps, so it is safe on bytes owned by a
-// transaction.
+// appendCode writes s as a code.
+func appendCode(b []byte, s string) []byte {
+	if i := indexOf(listStrings[:], s); i >= 0 {
+		return binary.AppendUvarint(b, uint64(i)<<1|1)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s))<<1)
+	return append(b, s...)
+}
+
+func indexOf[T comparable](list []T, v T) int {
+	for i, x := range list {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// decodeCapture reads a capture record stored under key, of any version.
+// It copies what it keeps, so it is safe on bytes owned by a transaction.
 func decodeCapture(caps *bolt.Bucket, key, v []byte) (*Capture, error) {
 	return decodeCaptureParts(caps, key, v, true)
 }
@@ -323,9 +509,11 @@ func decodeCapture(caps *bolt.Bucket, key, v []byte) (*Capture, error) {
 // delta base it read: the captures of one URL share it.
 type captureDecoder struct {
 	caps    *bolt.Bucket
-	baseKey []byte   // valid for the transaction only
-	baseRaw []byte   // the uncompressed heads of baseKey's record
-	base    *s2.Dict // baseRaw as a dictionary, made when a delta needs it
+	baseKey []byte      // valid for the transaction only
+	baseRaw []byte      // the uncompressed heads of baseKey's record
+	base    *s2.Dict    // baseRaw as a dictionary, made when a delta needs it
+	parts   *headsParts // baseRaw cut into fields, made when a delta needs it
+	delta   deltaDecoder
 
 	key []byte // the record being decoded
 }
@@ -336,8 +524,8 @@ func (d *captureDecoder) decode(key, v []byte, heads bool) (*Capture, error) {
 
 // decodeCaptureParts decodes the record; without heads it leaves Request,
 // ResponseHead, IP, Parent, Anchor, Hops, WARCRecordID and Outlinks empty
-// (version 2 records skip decompressing them). caps is the captures bucket,
-// where the base of a delta is read.
+// (version 2 and 3 records skip decompressing them). caps is the captures
+// bucket, where the base of a delta is read.
 func decodeCaptureParts(caps *bolt.Bucket, key, v []byte, heads bool) (*Capture, error) {
 	return decodeCaptureDec(&captureDecoder{caps: caps}, key, v, heads)
 }
@@ -355,10 +543,16 @@ func decodeCaptureDec(d *captureDecoder, key, v []byte, heads bool) (*Capture, e
 		}
 		return c, nil
 	}
-	if len(v) == 0 || v[0] != captureVersion2 {
+	var c *Capture
+	var err error
+	switch {
+	case len(v) > 0 && v[0] == captureVersion3:
+		c, err = decodeCaptureV3(d, key, v[1:], heads)
+	case len(v) > 0 && v[0] == captureVersion2:
+		c, err = decodeCaptureV2(d, key, v[1:], heads)
+	default:
 		return nil, fmt.Errorf("archive: decode capture %q: %w: unknown value version", key, ErrCorrupt)
 	}
-	c, err := decodeCaptureV2(d, key, v[1:], heads)
 	if err != nil {
 		return nil, fmt.Errorf("archive: decode capture %q: %w: %v", key, ErrCorrupt, err)
 	}
@@ -367,66 +561,112 @@ func decodeCaptureDec(d *captureDecoder, key, v []byte, heads bool) (*Capture, e
 
 var errShort = errors.New("record too short")
 
-func decodeCaptureV2(d *captureDecoder, key, v []byte, heads bool) (*Capture, error) {
+// listingV3 is what a version 3 listing part holds besides the fields it
+// sets directly, aliasing the record.
+type listingV3 struct {
+	dt        int64 // Time - key time (ns)
+	code      byte  // url code
+	revShared uint64
+	revRest   []byte
+	url       []byte // the URL when code is 0
+}
+
+// readListingV3 reads a version 3 listing part from r into c, all but
+// Time, Key, RevisitOf and URL, which need the key.
+func readListingV3(r *reader, c *Capture) listingV3 {
+	var l listingV3
+	flags := r.uvarint()
+	l.code = byte(flags >> flagURLShift & 7)
+	if flags&^flagsKnown != 0 || l.code > 4 {
+		r.bad("bad listing flags")
+		return l
+	}
+	switch x := r.uvarint(); {
+	case x == 0:
+		c.Status = int(r.varint())
+	case x <= uint64(len(listStatus)):
+		c.Status = listStatus[x-1]
+	default:
+		r.bad("bad status code")
+	}
+	if flags&flagTime != 0 {
+		l.dt = r.varint()
+	}
+	c.Duration = time.Duration(r.uvarint())
+	if flags&flagNegDuration != 0 {
+		c.Duration = -c.Duration
+	}
+	c.Run = r.uvarint()
+	c.Depth = int(r.varint())
+	if flags&flagEmptyBody != 0 {
+		c.BodyLen, c.BodyDigest, c.PayloadDigest = 0, sha256Empty, sha1Empty
+	} else {
+		c.BodyLen = int64(r.uvarint())
+		c.BodyDigest = r.digest("sha256:", sha256Empty, 32)
+		c.PayloadDigest = r.digest("sha1:", sha1Empty, 20)
+	}
+	if flags&flagRevisit != 0 {
+		l.revShared = r.uvarint()
+		l.revRest = r.bytes()
+	}
+	c.Method = "GET"
+	if flags&flagMethod != 0 {
+		c.Method = r.code()
+	}
+	c.MIME = r.code()
+	if flags&flagTruncated != 0 {
+		c.Truncated = r.code()
+	}
+	c.Reason = Reason(r.code())
+	if flags&flagLocation != 0 {
+		c.Location = string(r.bytes())
+	}
+	if l.code == 0 {
+		l.url = r.bytes()
+	}
+	c.Conditional = flags&flagConditional != 0
+	return l
+}
+
+func decodeCaptureV3(d *captureDecoder, key, v []byte, heads bool) (*Capture, error) {
 	keyNanos, sk, ok := splitCaptureKey(key)
 	if !ok {
 		return nil, errors.New("bad key")
 	}
-	// The listing part's strings are cut from one string; key and
-	// RevisitOf from one byte slice.
+	c := new(Capture)
 	r := reader{b: v}
-	status := r.uvarint()
-	dt := r.varint()
-	dur := r.varint()
-	run := r.uvarint()
-	depth := r.varint()
-	bodyLen := r.uvarint()
-	bd := r.digest("sha256:", sha256Empty, 32)
-	pd := r.digest("sha1:", sha1Empty, 20)
-	revisit := r.bytes()
-	var strs [5]string
-	for i := range strs {
-		strs[i] = internString(r.bytes())
-	}
-	flags := r.byte()
-	code := r.byte()
-	var urlLit []byte
-	if code == 0 {
-		urlLit = r.bytes()
-	}
+	l := readListingV3(&r, c)
 	if r.err != nil {
 		return nil, r.err
 	}
-	c := &Capture{
-		Status: int(status), Time: time.Unix(0, keyNanos+dt).UTC(), Duration: time.Duration(dur),
-		Run: run, Depth: int(depth), BodyLen: int64(bodyLen), BodyDigest: bd, PayloadDigest: pd,
-		Conditional: flags&1 != 0,
-		Method:      strs[0], MIME: strs[1], Truncated: strs[2], Reason: Reason(strs[3]), Location: strs[4],
+	if l.revShared > uint64(len(key)) {
+		return nil, errors.New("bad RevisitOf")
 	}
+	at := keyNanos + l.dt
+	c.Time = time.Unix(0, at).UTC()
 	// Key and RevisitOf share one allocation.
-	kb := make([]byte, len(key)+len(revisit))
+	nrev := int(l.revShared) + len(l.revRest)
+	kb := make([]byte, len(key)+nrev)
 	copy(kb, key)
-	copy(kb[len(key):], revisit)
+	copy(kb[len(key):], key[:l.revShared])
+	copy(kb[len(key)+int(l.revShared):], l.revRest)
 	c.Key = kb[:len(key):len(key)]
-	if revisit != nil {
+	if nrev > 0 {
 		c.RevisitOf = kb[len(key):]
 	}
-	switch {
-	case code == 0:
-		c.URL = string(urlLit)
-	case code <= 4:
-		u, ok := urlFromSURT(sk, code)
-		if !ok {
-			return nil, errors.New("URL not rebuilt from key")
-		}
-		c.URL = u
-	default:
-		return nil, fmt.Errorf("bad URL code %d", code)
+	if l.code == 0 {
+		c.URL = string(l.url)
+	} else if c.URL, ok = urlFromSURT(sk, l.code); !ok {
+		return nil, errors.New("URL not rebuilt from key")
 	}
 	if !heads {
 		return c, nil
 	}
-	raw, err := d.unpackHeads(sk, r.rest())
+	p := r.rest()
+	if len(p) > 0 && p[0] == 2 {
+		return nil, errors.New("S2 delta in a version 3 record")
+	}
+	raw, err := d.unpackHeads(sk, p, at)
 	if err != nil {
 		return nil, err
 	}
@@ -436,32 +676,31 @@ func decodeCaptureV2(d *captureDecoder, key, v []byte, heads bool) (*Capture, er
 	return c, nil
 }
 
-// skipListing reads past the listing part of a version 2 record.
-func skipListing(r *reader) {
-	r.uvarint()
-	r.varint()
-	r.varint()
-	r.uvarint()
-	r.varint()
-	r.uvarint()
-	r.digest("sha256:", sha256Empty, 32)
-	r.digest("sha1:", sha1Empty, 20)
-	for range 6 { // RevisitOf, Method, MIME, Truncated, Reason, Location
-		r.bytes()
-	}
-	r.byte()
-	if r.byte() == 0 {
-		r.bytes()
-	}
-}
-
 // unpackHeads returns the uncompressed heads part p of a record whose key
-// has the SURT sk. A delta's base is read from d.caps, or reused.
-func (d *captureDecoder) unpackHeads(sk, p []byte) ([]byte, error) {
+// has the SURT sk and whose Time is at (unix ns). A delta's base is read
+// from d.caps, or reused.
+func (d *captureDecoder) unpackHeads(sk, p []byte, at int64) ([]byte, error) {
 	if len(p) < 2 {
 		return nil, errShort
 	}
 	r := reader{b: p[1:]}
+	if p[0] == 3 {
+		rel := r.varint()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if err := d.loadBase(sk, at-rel); err != nil {
+			return nil, err
+		}
+		if d.parts == nil {
+			parts, err := parseHeads(d.baseRaw)
+			if err != nil {
+				return nil, fmt.Errorf("delta base %q: %v", d.baseKey, err)
+			}
+			d.parts = parts
+		}
+		return d.delta.decode(d.parts, r.rest(), at)
+	}
 	var baseNanos uint64
 	if p[0] == 2 {
 		baseNanos = r.uvarint()
@@ -488,24 +727,12 @@ func (d *captureDecoder) unpackHeads(sk, p []byte) ([]byte, error) {
 			return nil, err
 		}
 	case 2:
-		bk := captureKey(string(sk), int64(baseNanos))
-		if !bytes.Equal(d.baseKey, bk) {
-			if d.caps == nil {
-				return nil, errors.New("delta without its base")
-			}
-			bv := d.caps.Get(bk)
-			if bv == nil {
-				return nil, fmt.Errorf("delta base %q missing", bk)
-			}
-			base, ok := selfHeadsRaw(bv)
-			if !ok {
-				return nil, fmt.Errorf("delta base %q not self-contained", bk)
-			}
-			d.baseKey, d.baseRaw, d.base = bk, base, nil
+		if err := d.loadBase(sk, int64(baseNanos)); err != nil {
+			return nil, err
 		}
 		if d.base == nil {
 			if d.base = s2.NewDict(dictBytes(d.baseRaw)); d.base == nil {
-				return nil, fmt.Errorf("delta base %q unusable", bk)
+				return nil, fmt.Errorf("delta base %q unusable", d.baseKey)
 			}
 		}
 		dl, err := s2.DecodedLen(data)
@@ -523,9 +750,31 @@ func (d *captureDecoder) unpackHeads(sk, p []byte) ([]byte, error) {
 	}
 	if p[0] != 2 && d.key != nil {
 		// The next records of the same URL are likely deltas against this.
-		d.baseKey, d.baseRaw, d.base = d.key, raw, nil
+		d.baseKey, d.baseRaw, d.base, d.parts = d.key, raw, nil, nil
 	}
 	return raw, nil
+}
+
+// loadBase makes the self-contained record under the SURT sk and time
+// nanos the decoder's base.
+func (d *captureDecoder) loadBase(sk []byte, nanos int64) error {
+	if n, bsk, ok := splitCaptureKey(d.baseKey); ok && n == nanos && bytes.Equal(bsk, sk) {
+		return nil
+	}
+	bk := captureKey(string(sk), nanos)
+	if d.caps == nil {
+		return errors.New("delta without its base")
+	}
+	bv := d.caps.Get(bk)
+	if bv == nil {
+		return fmt.Errorf("delta base %q missing", bk)
+	}
+	base, ok := selfHeadsRaw(bv)
+	if !ok {
+		return fmt.Errorf("delta base %q not self-contained", bk)
+	}
+	d.baseKey, d.baseRaw, d.base, d.parts = bk, base, nil, nil
+	return nil
 }
 
 // fillHeads sets the heads part's fields of c from raw, which it keeps.
@@ -576,37 +825,6 @@ func fillHeads(c *Capture, raw []byte) error {
 		return errors.New("trailing bytes in heads")
 	}
 	return nil
-}
-
-// internString returns common short strings without allocating.
-func internString(b []byte) string {
-	switch string(b) {
-	case "":
-		return ""
-	case "GET":
-		return "GET"
-	case "text/html":
-		return "text/html"
-	case "article":
-		return "article"
-	case "requisite":
-		return "requisite"
-	case "source":
-		return "source"
-	case "nav":
-		return "nav"
-	case "seed":
-		return "seed"
-	case "robots":
-		return "robots"
-	case "text/plain":
-		return "text/plain"
-	case "text/css":
-		return "text/css"
-	case "image/png":
-		return "image/png"
-	}
-	return string(b)
 }
 
 // splitCaptureKey returns the time and SURT of a capture key.
@@ -804,4 +1022,31 @@ func (r *reader) digest(prefix, empty string, size int) string {
 		r.err = errors.New("bad digest tag")
 	}
 	return ""
+}
+
+// bad fails r with msg for a field that is there but malformed.
+func (r *reader) bad(msg string) {
+	if r.err == nil {
+		r.err = errors.New(msg)
+	}
+	r.off = len(r.b)
+}
+
+// code reads a code: a string of listStrings, or the bytes that follow.
+func (r *reader) code() string {
+	x := r.uvarint()
+	if x&1 == 1 {
+		if x>>1 >= uint64(len(listStrings)) {
+			r.bad("bad string code")
+			return ""
+		}
+		return listStrings[x>>1]
+	}
+	if x>>1 > uint64(len(r.b)-r.off) {
+		r.fail()
+		return ""
+	}
+	s := string(r.b[r.off : r.off+int(x>>1)])
+	r.off += int(x >> 1)
+	return s
 }

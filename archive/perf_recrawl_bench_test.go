@@ -14,7 +14,9 @@ import (
 // BenchmarkRecrawlStored crawls the fixture site (1,000 articles) twice,
 // unchanged in between, as a daily job does, and reports what the second
 // crawl added to the store against the first: capture records (keys and
-// values) and bodies as stored, from StoreStats.
+// values) and bodies as stored, from StoreStats, and where the second
+// crawl's record bytes go (key, listing part, heads part) by kind of
+// capture.
 //
 //	go test -run '^$' -bench RecrawlStored -benchtime 1x ./archive
 func BenchmarkRecrawlStored(b *testing.B) {
@@ -44,8 +46,9 @@ func BenchmarkRecrawlStored(b *testing.B) {
 		var stats []archive.StoreStats
 		st0, _ := store.Stats()
 		stats = append(stats, st0)
+		var run archive.Run
 		for range 2 {
-			if _, err := s.RunJob(context.Background(), "daily"); err != nil {
+			if run, err = s.RunJob(context.Background(), "daily"); err != nil {
 				b.Fatal(err)
 			}
 			st, err := store.Stats()
@@ -53,6 +56,10 @@ func BenchmarkRecrawlStored(b *testing.B) {
 				b.Fatal(err)
 			}
 			stats = append(stats, st)
+		}
+		parts, err := archive.CaptureRecordBreakdown(store, run.ID)
+		if err != nil {
+			b.Fatal(err)
 		}
 		store.Close()
 		srv.Close()
@@ -64,8 +71,14 @@ func BenchmarkRecrawlStored(b *testing.B) {
 		c2, r2, b2 := d(2)
 		b.Logf("first:  %d captures, records %d B (%d B each), bodies %d B", c1, r1, r1/max(c1, 1), b1)
 		b.Logf("second: %d captures, records %d B (%d B each), bodies %d B", c2, r2, r2/max(c2, 1), b2)
+		b.Logf("second crawl's records, bytes each:\n%s", archive.FormatRecordBreakdown(parts))
 		b.ReportMetric(float64(r1)/float64(c1), "B/record-1st")
 		b.ReportMetric(float64(r2)/float64(c2), "B/record-2nd")
 		b.ReportMetric(float64(r2+b2)/float64(r1+b1)*100, "%stored-2nd/1st")
+		var all archive.RecordSizes
+		for _, rs := range parts {
+			all.N, all.Key, all.Listing, all.Heads = all.N+rs.N, all.Key+rs.Key, all.Listing+rs.Listing, all.Heads+rs.Heads
+		}
+		b.ReportMetric(float64(all.Listing+all.Heads)/float64(max(all.N, 1)), "B/value-2nd")
 	}
 }

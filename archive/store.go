@@ -19,10 +19,12 @@ import (
 // when the meaning of a key or value changes; Open refuses newer files.
 //
 // 2: capture records may be version 2 (binary, heads compressed or a delta).
-// Opening a schema 1 file for writing upgrades it (its version 1 records
-// are still read), so that an older amber refuses it instead of failing
-// on the records it cannot read.
-const schemaVersion = 2
+// 3: capture records may be version 3 (flag-coded listing, line deltas
+// of heads; see codec.go).
+// Opening an older file for writing upgrades it (its older records are
+// still read), so that an older amber refuses it instead of failing on
+// the records it cannot read.
+const schemaVersion = 3
 
 // Bucket names. The frontier bucket holds one nested bucket per run, itself
 // holding the run's seen, queue, skips and failures buckets.
