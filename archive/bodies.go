@@ -146,8 +146,18 @@ func (s *Store) appendBody(ctx context.Context, dst []byte, c *Capture) ([]byte,
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if dst, err = s.dec.DecodeAll(z, dst); err != nil {
+			// zstd decodes straight into an empty destination but into a
+			// scratch block, then copies, when it already holds bytes: hand
+			// it the empty tail and keep what lands there in place.
+			tail := dst[len(dst):]
+			out, err := s.dec.DecodeAll(z, tail)
+			if err != nil {
 				return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
+			}
+			if len(out) > 0 && cap(tail) > 0 && &out[0] == &tail[:1][0] {
+				dst = dst[:len(dst)+len(out)]
+			} else {
+				dst = append(dst, out...)
 			}
 		}
 		if int64(len(dst)-start) != bi.RawLen {

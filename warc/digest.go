@@ -20,7 +20,12 @@ import (
 // the uppercase Base32 SHA-1.
 func BlockDigest(b []byte) string {
 	sum := sha1.Sum(b)
-	return "sha1:" + base32.StdEncoding.EncodeToString(sum[:])
+	// A SHA-1 sum is 160 bits, exactly 32 Base32 digits: no padding. One
+	// buffer makes the label and digits a single allocation.
+	var out [len("sha1:") + 32]byte
+	copy(out[:], "sha1:")
+	base32.StdEncoding.Encode(out[len("sha1:"):], sum[:])
+	return string(out[:])
 }
 
 // PayloadDigest returns the payload digest of an HTTP message block: SHA-1
@@ -132,8 +137,13 @@ func (h HTTPHead) Location() string { return strings.TrimSpace(h.Fields.Get("Loc
 
 // Chunked reports whether the message uses chunked transfer coding.
 func (h HTTPHead) Chunked() bool {
-	for _, v := range h.Fields.Values("Transfer-Encoding") {
-		for _, c := range strings.Split(v, ",") {
+	for _, f := range h.Fields {
+		if !strings.EqualFold(f.Name, "Transfer-Encoding") {
+			continue
+		}
+		for v := f.Value; v != ""; {
+			var c string
+			c, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(c), "chunked") {
 				return true
 			}
@@ -147,12 +157,15 @@ func (h HTTPHead) Chunked() bool {
 func ParseHTTPHead(head []byte) (HTTPHead, error) {
 	var h HTTPHead
 	head, _ = SplitHTTP(head) // a whole message may be passed; parse its head only
+	// One string for the whole head: every name and value is a substring
+	// of it, so a head costs two allocations, not a few per line.
 	s := string(head)
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
+	line, rest, _ := strings.Cut(s, "\n")
+	if strings.TrimSpace(line) == "" {
 		return h, errors.New("warc: empty http head")
 	}
-	start := strings.TrimRight(lines[0], "\r")
+	// Trimming every trailing CR also covers CRLF line ends.
+	start := strings.TrimRight(line, "\r")
 	parts := strings.SplitN(start, " ", 3)
 	switch {
 	case strings.HasPrefix(start, "HTTP/"):
@@ -173,7 +186,8 @@ func ParseHTTPHead(head []byte) (HTTPHead, error) {
 	default:
 		return h, fmt.Errorf("warc: bad http start line %q", start)
 	}
-	for _, line := range lines[1:] {
+	for more := true; more; {
+		line, rest, more = strings.Cut(rest, "\n")
 		line = strings.TrimRight(line, "\r")
 		if line == "" {
 			break
@@ -185,6 +199,9 @@ func ParseHTTPHead(head []byte) (HTTPHead, error) {
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
+		}
+		if h.Fields == nil {
+			h.Fields = make(Header, 0, strings.Count(rest, "\n")+1)
 		}
 		h.Fields.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}

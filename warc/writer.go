@@ -74,6 +74,17 @@ func (w *Writer) WriteRecord(rec *Record, block []byte) (Position, error) {
 }
 
 func (w *Writer) writeEncoded(rec *Record, b []byte) (Position, error) {
+	off := w.off
+	if err := w.put(b); err != nil {
+		return Position{}, err
+	}
+	pos := Position{Filename: w.opts.Filename, Offset: off, Length: int64(len(b))}
+	rec.Offset, rec.Length = pos.Offset, pos.Length
+	return pos, nil
+}
+
+// put writes encoded records whole and advances the offset.
+func (w *Writer) put(b []byte) error {
 	n, err := w.w.Write(b)
 	if err == nil && n != len(b) {
 		err = io.ErrShortWrite
@@ -81,12 +92,10 @@ func (w *Writer) writeEncoded(rec *Record, b []byte) (Position, error) {
 	if err != nil {
 		// A partial record makes the rest of the output useless; refuse more.
 		w.err = fmt.Errorf("warc: write record at offset %d: %w", w.off, err)
-		return Position{}, w.err
+		return w.err
 	}
-	pos := Position{Filename: w.opts.Filename, Offset: w.off, Length: int64(n)}
 	w.off += int64(n)
-	rec.Offset, rec.Length = pos.Offset, pos.Length
-	return pos, nil
+	return nil
 }
 
 // Close flushes nothing (records are written whole) and makes later writes
@@ -127,7 +136,9 @@ func (e *encoder) prepare(rec *Record, block []byte) error {
 		rec.Version = "1.1"
 	}
 	h := &rec.Header
-	if h.Get("WARC-Type") == "" {
+	// Each lookup scans the header; look each field up once.
+	typ := h.Get("WARC-Type")
+	if typ == "" {
 		return fmt.Errorf("warc: record has no WARC-Type")
 	}
 	if !h.Has("WARC-Record-ID") {
@@ -143,12 +154,12 @@ func (e *encoder) prepare(rec *Record, block []byte) error {
 	if v := h.Get("WARC-Target-URI"); strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">") {
 		h.Set("WARC-Target-URI", v[1:len(v)-1])
 	}
-	if h.Has("Content-Length") {
+	hasLength := h.Has("Content-Length")
+	if hasLength {
 		if n := rec.ContentLength(); n != int64(len(block)) {
 			return fmt.Errorf("%w: header says %q, block has %d bytes", ErrLength, h.Get("Content-Length"), len(block))
 		}
 	}
-	typ := rec.Type()
 	if !h.Has("WARC-Payload-Digest") {
 		ct := strings.ToLower(h.Get("Content-Type"))
 		switch {
@@ -163,7 +174,7 @@ func (e *encoder) prepare(rec *Record, block []byte) error {
 	if !h.Has("WARC-Block-Digest") {
 		h.Add("WARC-Block-Digest", BlockDigest(block))
 	}
-	if !h.Has("Content-Length") {
+	if !hasLength {
 		h.Add("Content-Length", strconv.Itoa(len(block)))
 	}
 	return nil
@@ -199,12 +210,16 @@ func (e *encoder) encode(rec *Record, block []byte) ([]byte, error) {
 	// Three writes avoid copying a large block into the head buffer.
 	e.gz.Write(e.raw.Bytes())
 	e.gz.Write(block)
-	e.gz.Write([]byte("\r\n\r\n"))
+	e.gz.Write(endOfRecord)
 	if err := e.gz.Close(); err != nil {
 		return nil, fmt.Errorf("warc: gzip: %w", err)
 	}
 	return e.buf.Bytes(), nil
 }
+
+// endOfRecord follows every block; a variable, so writing it allocates
+// nothing.
+var endOfRecord = []byte("\r\n\r\n")
 
 // writeHead writes the version line, fields and blank line. Field values
 // are written as given, except line breaks, which would corrupt the
@@ -224,7 +239,9 @@ func writeHead(b *bytes.Buffer, rec *Record) {
 
 // oneLine replaces line breaks, which would break the record framing.
 func oneLine(v string) string {
-	if !strings.ContainsAny(v, "\r\n") {
+	// Two IndexByte scans beat ContainsAny's generic search; this runs for
+	// every field of every record.
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
 		return v
 	}
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
@@ -244,7 +261,9 @@ func NewRecordID() string {
 // WARC-Target-URI, WARC-Date and Content-Type when those are non-empty.
 // Record ID, length and digests are added by the Writer.
 func NewRecord(typ, targetURI string, date time.Time, contentType string) *Record {
-	rec := &Record{Version: "1.1", Offset: -1, Length: -1}
+	// Room for the fields a Writer and the exporters add, so the header
+	// is allocated once rather than grown field by field.
+	rec := &Record{Version: "1.1", Offset: -1, Length: -1, Header: make(Header, 0, 12)}
 	rec.Header.Add("WARC-Type", typ)
 	if targetURI != "" {
 		rec.Header.Add("WARC-Target-URI", targetURI)
@@ -305,14 +324,22 @@ func NewRevisitRecord(targetURI string, date time.Time, rv Revisit, headOnly boo
 // FieldsBlock encodes fields as an application/warc-fields block, the body
 // of warcinfo and metadata records.
 func FieldsBlock(fields Header) []byte {
-	var b bytes.Buffer
+	n := 0
 	for _, f := range fields {
-		b.WriteString(f.Name)
-		b.WriteString(": ")
-		b.WriteString(oneLine(f.Value))
-		b.WriteString("\r\n")
+		n += len(f.Name) + len(": ") + len(f.Value) + len("\r\n")
 	}
-	return b.Bytes()
+	if n == 0 {
+		return nil
+	}
+	// oneLine keeps lengths, so n is exact: one allocation.
+	b := make([]byte, 0, n)
+	for _, f := range fields {
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, oneLine(f.Value)...)
+		b = append(b, "\r\n"...)
+	}
+	return b
 }
 
 // NewWarcinfoRecord returns a warcinfo record naming filename (may be "").
