@@ -13,7 +13,7 @@
 //
 // # Layout
 //
-// Top-level buckets (schema version 2, in meta):
+// Top-level buckets (schema version 3, in meta):
 //
 //	meta      "schema" -> be32 version. Open refuses a newer version.
 //	runs      be64(run ID) -> Run
@@ -38,9 +38,10 @@
 //
 // Values other than bodies are a version byte (1) followed by JSON, so the
 // encoding can change without a new file. Capture records are written in
-// version 2: binary, the listing fields raw and the heads compressed (zstd
-// with a built-in dictionary, or as a delta against an earlier capture of
-// the same URL); version 1 records are still read. Keys longer than 1 KiB are cut
+// version 3: binary, the listing fields flag-coded and the heads compressed
+// (zstd with a built-in dictionary) or, for a re-capture, a line delta of
+// an earlier self-contained capture of the same URL (codec.go has the exact
+// format); versions 1 and 2 are still read. Keys longer than 1 KiB are cut
 // and made unique with a hash of the whole (sha1 of the URL for SURTs,
 // sha256 for frontier keys). The SURT of capture keys is IA-style: scheme
 // dropped, host lower-cased, "www." dropped and reversed with commas, ")"
