@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/amberarchive/amber/warc"
 )
 
 // TestExportDiskFull (issue 3, point 8): an export onto a file system that
@@ -44,17 +42,7 @@ func TestExportDiskFull(t *testing.T) {
 	}
 	// Whatever sits under a final name is whole; nothing else claims to be.
 	done, _ := filepath.Glob(filepath.Join(out, "*.warc.gz"))
-	for _, f := range done {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := warc.Verify(fh, f)
-		fh.Close()
-		if err != nil || len(rep.Problems) > 0 {
-			t.Errorf("%s under its final name is not a whole WARC: %v\n%s", f, err, rep)
-		}
-	}
+	checkWhole(t, done, 1)
 	for _, f := range []string{filepath.Join(out, "index.cdxj"), wacz} {
 		if _, err := os.Stat(f); err == nil {
 			t.Errorf("a failed export left %s", f)

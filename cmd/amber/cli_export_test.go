@@ -38,6 +38,23 @@ func crawlCLI(t *testing.T, db string) *fixture.Server {
 	return srv
 }
 
+// checkWhole fails t for each file that is not a whole WARC of at least
+// minRecords records: what sits under a final name must be.
+func checkWhole(t *testing.T, files []string, minRecords int) {
+	t.Helper()
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := warc.Verify(fh, f)
+		fh.Close()
+		if err != nil || len(rep.Problems) > 0 || rep.Records < minRecords {
+			t.Errorf("%s under its final name is not a whole WARC: %v\n%s", f, err, rep)
+		}
+	}
+}
+
 func warcFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	fs, err := filepath.Glob(filepath.Join(dir, "*.warc.gz"))
@@ -281,17 +298,7 @@ func TestExportKilled(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(out, "index.cdxj")); err == nil {
 				t.Errorf("an interrupted export wrote index.cdxj")
 			}
-			for _, f := range done {
-				fh, err := os.Open(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rep, err := warc.Verify(fh, f)
-				fh.Close()
-				if err != nil || len(rep.Problems) > 0 || rep.Records < 2 {
-					t.Errorf("%s under its final name is not a whole WARC: %v\n%s", f, err, rep)
-				}
-			}
+			checkWhole(t, done, 2)
 		})
 	}
 }
