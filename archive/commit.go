@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -284,6 +285,26 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 		}
 		if err := f.queue.Put(queueKey(it.HostKey, it.Seq), v); err != nil {
 			return err
+		}
+	}
+
+	if len(b.Counted) > 0 && r.run != 0 {
+		rb, err := st.tx.Bucket(bucketFrontier).CreateBucketIfNotExists(be64(r.run))
+		if err != nil {
+			return err
+		}
+		hp, err := rb.CreateBucketIfNotExists(bucketHostPages)
+		if err != nil {
+			return err
+		}
+		for _, hk := range b.Counted {
+			var n uint64
+			if v := hp.Get([]byte(hk)); len(v) == 8 {
+				n = binary.BigEndian.Uint64(v)
+			}
+			if err := hp.Put([]byte(hk), be64(n+1)); err != nil {
+				return err
+			}
 		}
 	}
 

@@ -35,6 +35,7 @@
 //	            queue     HostKey 0x00 be64(seq) -> Item
 //	            skips     url -> Skip (the first decision only)
 //	            failures  url -> Failure (the latest)
+//	            hostpages HostKey -> be64 pages of the --max-per-host budget spent
 //
 // Values other than bodies are a version byte (1) followed by JSON, so the
 // encoding can change without a new file. Capture records are written in

@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sort"
 	"time"
 
@@ -67,6 +68,26 @@ func (s *Store) PeekQueue(run uint64, hostKey string, afterSeq uint64, n int) ([
 		return nil
 	})
 	return items, err
+}
+
+// HostPages returns, per host key, how many pages of run's per-host budget
+// were spent (Batch.Counted); hosts with none are absent.
+func (s *Store) HostPages(run uint64) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.view(func(tx *bolt.Tx) error {
+		b := runBucket(tx, run, bucketHostPages)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("archive: host pages of run %d, %q: %w: bad count", run, k, ErrCorrupt)
+			}
+			out[string(k)] = int(binary.BigEndian.Uint64(v))
+			return nil
+		})
+	})
+	return out, err
 }
 
 // Seen reports whether url was ever queued in run.

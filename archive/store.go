@@ -39,10 +39,11 @@ var (
 	bucketRobots   = []byte("robots")
 	bucketImported = []byte("imported")
 
-	bucketSeen     = []byte("seen")
-	bucketQueue    = []byte("queue")
-	bucketSkips    = []byte("skips")
-	bucketFailures = []byte("failures")
+	bucketSeen      = []byte("seen")
+	bucketQueue     = []byte("queue")
+	bucketSkips     = []byte("skips")
+	bucketHostPages = []byte("hostpages")
+	bucketFailures  = []byte("failures")
 
 	keySchema = []byte("schema")
 )

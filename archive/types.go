@@ -162,6 +162,10 @@ type Batch struct {
 	Skipped  []Skip
 	Failures []Failure
 	Robots   []RobotsEntry
+	// Counted names, once per page, the hosts whose per-run page budget
+	// (--max-per-host) this batch spends, so that a resumed crawl goes on
+	// from the same count (Store.HostPages).
+	Counted []string
 }
 
 // BatchResult tells the caller what a commit did.

@@ -30,6 +30,7 @@ type Store interface {
 	QueueHosts(run uint64) (map[string]int, error)
 	PeekQueue(run uint64, hostKey string, afterSeq uint64, n int) ([]archive.Item, error)
 	Robots(hostKey string) (archive.RobotsEntry, bool, error)
+	HostPages(run uint64) (map[string]int, error)
 }
 
 // Config holds every crawl setting. The zero value is not useful: start from
@@ -42,7 +43,7 @@ type Config struct {
 	Parallel       int               // workers: hosts fetched at once
 	Rules          Rules             // what to follow
 	MaxPages       int               // stop after this many fetches (0 = no limit)
-	MaxPerHost     int               // fetch at most this many pages per host, robots.txt aside (0 = no limit); counted per process
+	MaxPerHost     int               // fetch at most this many pages per host in a run, robots.txt aside (0 = no limit); the count is stored, so a resume goes on from it
 	MaxBody        int64             // truncate bodies longer than this (raw bytes)
 	MaxCrawlDelay  time.Duration     // cap on a robots.txt Crawl-delay
 	Timeout        time.Duration     // one exchange, body included

@@ -40,7 +40,7 @@ type host struct {
 	delay       time.Duration
 	fails       int // consecutive failures
 	gaveUp      string
-	pages       int // pages fetched in this process, for MaxPerHost
+	pages       int // pages of this run's MaxPerHost budget spent, stored ones included
 
 	robots        *Robots
 	robotsAt      time.Time
@@ -115,10 +115,19 @@ func (s *scheduler) load() error {
 	if err != nil {
 		return fmt.Errorf("crawler: read frontier: %w", err)
 	}
+	var spent map[string]int
+	if s.c.cfg.MaxPerHost > 0 {
+		if spent, err = s.c.store.HostPages(s.run); err != nil {
+			return fmt.Errorf("crawler: read page counts: %w", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, n := range q {
 		s.host(k).avail = n
+	}
+	for k, n := range spent {
+		s.host(k).pages = n
 	}
 	return nil
 }
@@ -608,12 +617,15 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 	}
 	// The per-host page budget (--max-per-host) cuts traps that no rule
 	// sees, such as a calendar with endless next-month links. A retry is
-	// the same page: it is not counted again.
+	// the same page: it is not counted again. The first batch committed
+	// for the page stores the count (counted), so a resume goes on from it.
+	var counted []string
 	if cfg.MaxPerHost > 0 && it.Tries == 0 {
 		s.mu.Lock()
 		over := h.pages >= cfg.MaxPerHost
 		if !over {
 			h.pages++
+			counted = []string{h.key}
 		}
 		s.mu.Unlock()
 		if over {
@@ -624,7 +636,7 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 	}
 	if t.robots != nil {
 		if ok, rule := t.robots.Test(s.c.token, u.RequestURI()); !ok {
-			_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Skipped: []archive.Skip{{URL: it.URL, Parent: it.Parent, Anchor: it.Anchor, Why: "robots.txt disallows it: " + rule}}})
+			_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Counted: counted, Skipped: []archive.Skip{{URL: it.URL, Parent: it.Parent, Anchor: it.Anchor, Why: "robots.txt disallows it: " + rule}}})
 			return err
 		}
 	}
@@ -638,7 +650,7 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 		if ctx.Err() != nil {
 			return nil // stopping: the item stays queued and is fetched on resume
 		}
-		return s.failed(ctx, h, it, readable(ferr), now)
+		return s.failed(ctx, h, it, readable(ferr), now, counted)
 	}
 	s.mu.Lock()
 	h.fails = 0
@@ -660,13 +672,13 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 			s.pages--
 			s.maxed = cfg.MaxPages > 0 && s.pages >= cfg.MaxPages
 			s.mu.Unlock()
-			_, err := s.commit(ctx, archive.Batch{Requeue: []archive.Item{it}})
+			_, err := s.commit(ctx, archive.Batch{Requeue: []archive.Item{it}, Counted: counted})
 			return err
 		}
 	}
 
 	cp := captureOf(ex, it, s.run)
-	b := archive.Batch{Done: []archive.Item{it}, Captures: []*archive.Capture{cp}}
+	b := archive.Batch{Done: []archive.Item{it}, Captures: []*archive.Capture{cp}, Counted: counted}
 	if ex.Status >= 300 && ex.Status < 400 {
 		if loc := ex.Header.Get("Location"); loc != "" {
 			s.redirect(&b, cp, it, u, loc)
@@ -704,8 +716,9 @@ func (s *scheduler) commitLater(ctx context.Context, t *task, b archive.Batch) {
 	}()
 }
 
-// failed handles a fetch that got no response at all.
-func (s *scheduler) failed(ctx context.Context, h *host, it archive.Item, why string, now time.Time) error {
+// failed handles a fetch that got no response at all. counted is the
+// page budget the fetch spent, to store with it (Batch.Counted).
+func (s *scheduler) failed(ctx context.Context, h *host, it archive.Item, why string, now time.Time, counted []string) error {
 	cfg := &s.c.cfg
 	s.mu.Lock()
 	h.fails++
@@ -723,10 +736,10 @@ func (s *scheduler) failed(ctx context.Context, h *host, it archive.Item, why st
 	}
 	s.mu.Unlock()
 	if retry {
-		_, err := s.commit(ctx, archive.Batch{Requeue: []archive.Item{it}})
+		_, err := s.commit(ctx, archive.Batch{Requeue: []archive.Item{it}, Counted: counted})
 		return err
 	}
-	_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Failures: []archive.Failure{{URL: it.URL, Time: now, Reason: it.Reason, Parent: it.Parent, Tries: it.Tries + 1, Err: why}}})
+	_, err := s.commit(ctx, archive.Batch{Done: []archive.Item{it}, Counted: counted, Failures: []archive.Failure{{URL: it.URL, Time: now, Reason: it.Reason, Parent: it.Parent, Tries: it.Tries + 1, Err: why}}})
 	if err == nil && giveUp {
 		s.giveUp(ctx, h)
 	}

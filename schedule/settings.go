@@ -75,7 +75,7 @@ func (s *Settings) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.SourceSelector, "source-selector", s.SourceSelector, "CSS selector that also marks source links, e.g. 'a.source'")
 	fs.BoolVar(&s.NoRequisites, "no-requisites", s.NoRequisites, "do not fetch images, stylesheets and scripts of archived pages")
 	fs.IntVar(&s.MaxPages, "max-pages", s.MaxPages, "stop after this many fetches (0: no limit)")
-	fs.IntVar(&s.MaxPerHost, "max-per-host", s.MaxPerHost, "fetch at most this many pages from one host, a cut for crawler traps (0: no limit)")
+	fs.IntVar(&s.MaxPerHost, "max-per-host", s.MaxPerHost, "fetch at most this many pages from one host in a run, a cut for crawler traps; a resumed run goes on from its count (0: no limit)")
 	fs.IntVar(&s.MaxDepth, "max-depth", s.MaxDepth, "follow links at most this many hops from the seeds (0: no limit)")
 	fs.StringVar(&s.MaxBody, "max-body", s.MaxBody, "truncate (and mark) bodies longer than this")
 	fs.StringArrayVar(&s.Resolve, "resolve", s.Resolve, "HOST[:PORT]=ADDR: reach HOST at ADDR instead of DNS (repeatable)")
