@@ -94,6 +94,10 @@ type scheduler struct {
 // worker: enough to cover an fsync, little enough that memory stays flat.
 const commitsPerWorker = 4
 
+// asyncCommitMax is the most bytes of exchanges a batch committed beside
+// the workers may hold.
+const asyncCommitMax = 1 << 20
+
 func newScheduler(c *Crawler, run uint64) *scheduler {
 	return &scheduler{c: c, run: run, wake: make(chan struct{}), hosts: map[string]*host{},
 		commitSlots: make(chan struct{}, commitsPerWorker*max(c.cfg.Parallel, 1))}
@@ -687,8 +691,7 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 	if ex.Status >= 200 && ex.Status < 300 {
 		s.expand(&b, cp, it, u, links)
 	}
-	s.commitLater(ctx, t, b)
-	return nil
+	return s.commitLater(ctx, t, b)
 }
 
 // commitLater commits b in its own goroutine and ends t there: the host
@@ -698,7 +701,19 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 // until the commit is done, so the crawl cannot end, nor a stop return,
 // with a page fetched but not stored; a kill in between loses only what
 // was not committed, which stays queued and is fetched again on resume.
-func (s *scheduler) commitLater(ctx context.Context, t *task, b archive.Batch) {
+//
+// A batch holding more than asyncCommitMax bytes of exchanges is committed
+// in the worker, as before: the pages waiting for the store then hold at
+// most that much each, not up to --max-body.
+func (s *scheduler) commitLater(ctx context.Context, t *task, b archive.Batch) error {
+	size := 0
+	for _, cp := range b.Captures {
+		size += len(cp.Request) + len(cp.ResponseHead) + len(cp.Body)
+	}
+	if size > asyncCommitMax {
+		_, err := s.commit(ctx, b)
+		return err
+	}
 	t.async = true
 	s.commitSlots <- struct{}{}
 	s.commits.Add(1)
@@ -714,6 +729,7 @@ func (s *scheduler) commitLater(ctx context.Context, t *task, b archive.Batch) {
 		s.signal()
 		s.mu.Unlock()
 	}()
+	return nil
 }
 
 // failed handles a fetch that got no response at all. counted is the
