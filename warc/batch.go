@@ -1,7 +1,5 @@
 package warc
 
-import "fmt"
-
 // RecordBatch holds records encoded by [FileWriter.Encode] until
 // [FileWriter.WriteBatch] writes them. The zero value is empty and ready;
 // a batch is reusable and keeps its memory.
@@ -70,7 +68,7 @@ func (fw *FileWriter) WriteBatch(b *RecordBatch) ([]Position, error) {
 		}
 		off := fw.w.Offset()
 		if err := fw.w.put(data[:runBytes]); err != nil {
-			fw.err = fmt.Errorf("warc: %s: %w", fw.f.Name(), err)
+			fw.err = fw.named(err)
 			return fw.err
 		}
 		for i, end := len(out), len(out)+run; i < end; i++ {

@@ -3,6 +3,7 @@ package warc
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -111,7 +112,7 @@ func (fw *FileWriter) WriteRecord(rec *Record, block []byte) (Position, error) {
 	}
 	pos, err := fw.w.writeEncoded(rec, b)
 	if err != nil {
-		fw.err = fmt.Errorf("warc: %s: %w", fw.f.Name(), err)
+		fw.err = fw.named(err)
 		return Position{}, fw.err
 	}
 	fw.nrec++
@@ -151,7 +152,7 @@ func (fw *FileWriter) openFile() error {
 		return err
 	}
 	if _, err := fw.w.writeEncoded(info, b); err != nil {
-		fw.err = fmt.Errorf("warc: %s: %w", path, err)
+		fw.err = named(path, err)
 		return fw.err
 	}
 	return nil
@@ -200,4 +201,16 @@ func (fw *FileWriter) Close() error {
 		fw.err = ErrClosed
 	}
 	return err
+}
+
+// named makes sure a write error names the file, once: the os.File
+// errors already carry the path, and a second copy made the messages of a
+// full disk hard to read.
+func (fw *FileWriter) named(err error) error { return named(fw.f.Name(), err) }
+
+func named(path string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == path {
+		return err
+	}
+	return fmt.Errorf("warc: %s: %w", path, err)
 }

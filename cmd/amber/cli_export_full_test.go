@@ -36,6 +36,9 @@ func TestExportDiskFull(t *testing.T) {
 		if !strings.Contains(all, "no space") || !strings.Contains(all, dir) {
 			t.Errorf("%v: the message does not name the path and say \"no space\":\n%s", args, all)
 		}
+		if !strings.Contains(all, "free space there") {
+			t.Errorf("%v: the message does not say what to do about the full disk:\n%s", args, all)
+		}
 		if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
 			t.Fatalf("%v: stack trace:\n%s", args, all)
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,6 +129,7 @@ func runExport(ctx context.Context, s *archive.Store, opts archive.ExportOptions
 		wr, err = wacz.Write(ctx, s, wacz.Options{Export: opts, Path: opts.Dir,
 			Title: "amber archive", Description: "Exported by amber/" + crawler.Version}, prog.update)
 		res, pages = wr.Export, wr.Pages
+		res.Partial = "" // the WACZ's staging folder, .open file and all, is removed
 	} else {
 		res, err = s.Export(ctx, opts, prog.update)
 	}
@@ -141,7 +143,7 @@ func runExport(ctx context.Context, s *archive.Store, opts archive.ExportOptions
 			fmt.Fprintln(stderr, msg)
 			return exitCodeError{exitStopped}
 		}
-		return err
+		return exportFailed(err, res.Partial)
 	}
 	if res.Captures == 0 {
 		fmt.Fprintln(stderr, "amber: export: no capture matches; nothing written")
@@ -225,6 +227,19 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// exportFailed adds to a failed export's error what the user can do: a
+// full disk needs room (or another -o), and a file left half written is
+// not a WARC. The store itself is untouched by a failed export.
+func exportFailed(err error, partial string) error {
+	if partial != "" {
+		err = fmt.Errorf("%w; %s is left incomplete (not a WARC: delete it, or let the next export to that folder remove it)", err, partial)
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		err = fmt.Errorf("%w; the disk is full: free space there, or export elsewhere with -o, and run the same command again", err)
+	}
+	return err
 }
 
 // removeStaleOpen deletes the PREFIX-*.warc.gz.open files a killed or
