@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/amberarchive/amber/internal/pct"
 )
 
 // CSSLinks returns the URLs referenced by a stylesheet, in order: url(...)
@@ -295,7 +297,7 @@ func (s *cssScanner) readEscape() rune {
 		var r rune
 		n := 0
 		for n < 6 && s.pos < len(s.src) && isHex(s.src[s.pos]) {
-			v, _ := hexVal(s.src[s.pos])
+			v, _ := pct.Unhex(s.src[s.pos])
 			r = r<<4 | rune(v)
 			s.pos++
 			n++
@@ -323,7 +325,7 @@ func isCSSSpace(c byte) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func isHex(c byte) bool {
-	_, ok := hexVal(c)
+	_, ok := pct.Unhex(c)
 	return ok
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"github.com/amberarchive/amber/internal/pct"
 )
 
 // MaxURLLength is the longest URL, in bytes, that [Canonical] accepts. Longer
@@ -58,8 +60,8 @@ func fixPercents(s string) string {
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' {
-			_, ok1 := hexVal(at(s, i+1))
-			_, ok2 := hexVal(at(s, i+2))
+			_, ok1 := pct.Unhex(at(s, i+1))
+			_, ok2 := pct.Unhex(at(s, i+2))
 			if !ok1 || !ok2 {
 				b.WriteString("%25")
 				continue
@@ -164,7 +166,7 @@ func canonicalHost(h string) (string, error) {
 		return "", errors.New("crawler: url has an empty host")
 	}
 	for i := 0; i < len(h); i++ {
-		if c := h[i]; !isUnreserved(c) && !strings.ContainsRune("!$&'()*+,;=", rune(c)) {
+		if c := h[i]; !pct.IsUnreserved(c) && !strings.ContainsRune("!$&'()*+,;=", rune(c)) {
 			return "", fmt.Errorf("crawler: invalid character %q in host %q", c, h)
 		}
 	}
@@ -198,18 +200,11 @@ func defaultPort(scheme string) int {
 	return 0
 }
 
-// isUnreserved reports whether c is an RFC 3986 unreserved character, which
-// means the same encoded or not and so is always decoded.
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
 // isAllowed reports whether c may appear literally in a path (or query, when
 // query is true). Reserved characters are kept as they are because encoding or
 // decoding them changes the meaning for the server.
 func isAllowed(c byte, query bool) bool {
-	if isUnreserved(c) {
+	if pct.IsUnreserved(c) {
 		return true
 	}
 	switch c {
@@ -219,18 +214,6 @@ func isAllowed(c byte, query bool) bool {
 		return query
 	}
 	return false
-}
-
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 const upperHex = "0123456789ABCDEF"
@@ -244,11 +227,11 @@ func normalizeEscapes(s string, query bool) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '%' && i+2 < len(s) {
-			hi, ok1 := hexVal(s[i+1])
-			lo, ok2 := hexVal(s[i+2])
+			hi, ok1 := pct.Unhex(s[i+1])
+			lo, ok2 := pct.Unhex(s[i+2])
 			if ok1 && ok2 {
 				d := hi<<4 | lo
-				if isUnreserved(d) {
+				if pct.IsUnreserved(d) {
 					b.WriteByte(d)
 				} else {
 					b.WriteByte('%')

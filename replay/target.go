@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/amberarchive/amber/internal/pct"
 )
 
 // tsLayout is the 14-digit Wayback timestamp, UTC.
@@ -276,11 +278,11 @@ func normalizeEscapes(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
-			h, ok1 := unhex(s[i+1])
-			l, ok2 := unhex(s[i+2])
+			h, ok1 := pct.Unhex(s[i+1])
+			l, ok2 := pct.Unhex(s[i+2])
 			if ok1 && ok2 {
 				c := h<<4 | l
-				if isUnreserved(c) {
+				if pct.IsUnreserved(c) {
 					b.WriteByte(c)
 				} else {
 					b.WriteByte('%')
@@ -293,23 +295,6 @@ func normalizeEscapes(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // variants lists the URLs under which u may have been archived, most

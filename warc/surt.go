@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/amberarchive/amber/internal/pct"
 )
 
 // Session-id patterns stripped by the IA canonicaliser (surt's
@@ -222,18 +224,6 @@ func normalizePath(p string) string {
 	return b.String()
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 func unescapeOnce(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
@@ -241,8 +231,8 @@ func unescapeOnce(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
+			hi, ok1 := pct.Unhex(s[i+1])
+			lo, ok2 := pct.Unhex(s[i+2])
 			if ok1 && ok2 {
 				b = append(b, hi<<4|lo)
 				i += 2
