@@ -291,13 +291,16 @@ func (c *Crawler) Run(ctx context.Context, run uint64, seeds []string) (Stats, e
 			seedURLs = append(seedURLs, u)
 			items = append(items, archive.Item{URL: cu, HostKey: HostKey(u), Reason: archive.ReasonSeed})
 		}
-		res, err := c.store.Commit(ctx, run, archive.Batch{Enqueue: items})
-		if err != nil {
+		if _, err := c.store.Commit(ctx, run, archive.Batch{Enqueue: items}); err != nil {
 			return Stats{}, fmt.Errorf("crawler: queue seeds: %w", err)
 		}
-		_ = res
 	}
 	s.seeds = seedURLs
+	return c.drive(ctx, s, start)
+}
+
+// drive loads s's frontier and crawls it to the end (or the stop).
+func (c *Crawler) drive(ctx context.Context, s *scheduler, start time.Time) (Stats, error) {
 	if err := s.load(); err != nil {
 		return Stats{}, err
 	}
@@ -308,8 +311,8 @@ func (c *Crawler) Run(ctx context.Context, run uint64, seeds []string) (Stats, e
 	return st, err
 }
 
-// SetSeeds tells a resumed crawl which URLs define "the site" (for the link
-// rules), without queueing them again.
+// seedsFrom parses a resumed crawl's seeds, which define "the site" for
+// the link rules; the unparsable are left out, as they were never queued.
 func (c *Crawler) seedsFrom(items []string) []*url.URL {
 	var out []*url.URL
 	for _, raw := range items {
@@ -328,14 +331,7 @@ func (c *Crawler) Resume(ctx context.Context, run uint64, seeds []string) (Stats
 	s := newScheduler(c, run)
 	c.sched.Store(s)
 	s.seeds = c.seedsFrom(seeds)
-	if err := s.load(); err != nil {
-		return Stats{}, err
-	}
-	err := s.loop(ctx)
-	st := c.Stats()
-	st.Elapsed = c.now().Sub(start)
-	st.Queued = s.queuedTotal()
-	return st, err
+	return c.drive(ctx, s, start)
 }
 
 // Stats returns the live counters.

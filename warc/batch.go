@@ -83,7 +83,7 @@ func (fw *FileWriter) WriteBatch(b *RecordBatch) ([]Position, error) {
 		return nil
 	}
 	for _, n := range b.lens {
-		if fw.f != nil && fw.nrec+run > 0 && fw.w.Offset()+int64(runBytes+n) > fw.opts.MaxSize {
+		if fw.full(fw.nrec+run, int64(runBytes+n)) {
 			if err := flush(); err != nil {
 				return out, err
 			}

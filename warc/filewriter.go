@@ -100,7 +100,7 @@ func (fw *FileWriter) WriteRecord(rec *Record, block []byte) (Position, error) {
 	if err != nil {
 		return Position{}, err
 	}
-	if fw.f != nil && fw.nrec > 0 && fw.w.Offset()+int64(len(b)) > fw.opts.MaxSize {
+	if fw.full(fw.nrec, int64(len(b))) {
 		if err := fw.closeFile(); err != nil {
 			return Position{}, err
 		}
@@ -117,6 +117,13 @@ func (fw *FileWriter) WriteRecord(rec *Record, block []byte) (Position, error) {
 	}
 	fw.nrec++
 	return pos, nil
+}
+
+// full reports whether n more bytes would push the open file, holding
+// records records, past MaxSize: then it is closed and the next opened. A
+// file with no record yet takes a record of any size.
+func (fw *FileWriter) full(records int, n int64) bool {
+	return fw.f != nil && records > 0 && fw.w.Offset()+n > fw.opts.MaxSize
 }
 
 func (fw *FileWriter) openFile() error {
