@@ -27,7 +27,7 @@ func (s *Store) Captures(ctx context.Context, prefix string, fn func(*Capture) e
 		var page []*Capture
 		more := false
 		err := s.view(func(tx *bolt.Tx) error {
-			caps := tx.Bucket(bucketCaptures)
+			caps := capsOf(tx)
 			dec := &captureDecoder{caps: caps}
 			c := caps.Cursor()
 			var k, v []byte
@@ -90,7 +90,7 @@ func (s *Store) capturesOf(url string, heads bool) ([]*Capture, error) {
 	prefix := make([]byte, len(sk)+1)
 	copy(prefix, sk)
 	err := s.view(func(tx *bolt.Tx) error {
-		caps := tx.Bucket(bucketCaptures)
+		caps := capsOf(tx)
 		dec := &captureDecoder{caps: caps}
 		c := caps.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -112,7 +112,7 @@ func (s *Store) capturesOf(url string, heads bool) ([]*Capture, error) {
 func (s *Store) Capture(key []byte) (*Capture, error) {
 	var c *Capture
 	err := s.view(func(tx *bolt.Tx) error {
-		caps := tx.Bucket(bucketCaptures)
+		caps := capsOf(tx)
 		v := caps.Get(key)
 		if v == nil {
 			return fmt.Errorf("archive: capture %q: %w", key, ErrNotFound)

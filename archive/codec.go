@@ -300,7 +300,7 @@ func (s *Store) deltaBase(u string) (key, raw []byte, err error) {
 	prefix := append([]byte(surt(u)), 0)
 	end := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	err = s.view(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketCaptures).Cursor()
+		cur := capsOf(tx).Cursor()
 		var k, v []byte
 		if k, _ = cur.Seek(end); k == nil {
 			k, v = cur.Last()
@@ -501,14 +501,14 @@ func indexOf[T comparable](list []T, v T) int {
 
 // decodeCapture reads a capture record stored under key, of any version.
 // It copies what it keeps, so it is safe on bytes owned by a transaction.
-func decodeCapture(caps *bolt.Bucket, key, v []byte) (*Capture, error) {
+func decodeCapture(caps *captable, key, v []byte) (*Capture, error) {
 	return decodeCaptureParts(caps, key, v, true)
 }
 
 // captureDecoder decodes the records of one transaction, keeping the last
 // delta base it read: the captures of one URL share it.
 type captureDecoder struct {
-	caps    *bolt.Bucket
+	caps    *captable
 	baseKey []byte      // valid for the transaction only
 	baseRaw []byte      // the uncompressed heads of baseKey's record
 	base    *s2.Dict    // baseRaw as a dictionary, made when a delta needs it
@@ -526,7 +526,7 @@ func (d *captureDecoder) decode(key, v []byte, heads bool) (*Capture, error) {
 // ResponseHead, IP, Parent, Anchor, Hops, WARCRecordID and Outlinks empty
 // (version 2 and 3 records skip decompressing them). caps is the captures
 // bucket, where the base of a delta is read.
-func decodeCaptureParts(caps *bolt.Bucket, key, v []byte, heads bool) (*Capture, error) {
+func decodeCaptureParts(caps *captable, key, v []byte, heads bool) (*Capture, error) {
 	return decodeCaptureDec(&captureDecoder{caps: caps}, key, v, heads)
 }
 

@@ -77,7 +77,7 @@ func testGolden(t *testing.T, records []goldenRecord, tags []byte) {
 	s := newStore(t, Options{})
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, g := range records {
-			if err := tx.Bucket(bucketCaptures).Put([]byte(g.key), []byte(g.value)); err != nil {
+			if err := capsOf(tx).Put([]byte(g.key), []byte(g.value)); err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,7 @@ type RecordSizes struct {
 func CaptureRecordBreakdown(s *Store, run uint64) (map[string]RecordSizes, error) {
 	out := map[string]RecordSizes{}
 	err := s.view(func(tx *bolt.Tx) error {
-		caps := tx.Bucket(bucketCaptures)
+		caps := capsOf(tx)
 		return caps.ForEach(func(k, v []byte) error {
 			c, err := decodeCaptureParts(caps, k, v, false)
 			if err != nil {
@@ -39,7 +39,7 @@ func CaptureRecordBreakdown(s *Store, run uint64) (map[string]RecordSizes, error
 			listing, heads := recordParts(v)
 			rs := out[class]
 			rs.N++
-			rs.Key += int64(len(k))
+			rs.Key += physKeyLen // the SURT is in the URL index, once per URL
 			rs.Listing += int64(listing)
 			rs.Heads += int64(heads)
 			out[class] = rs

@@ -308,7 +308,7 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 		}
 	}
 
-	caps := st.tx.Bucket(bucketCaptures)
+	caps := capsOf(st.tx)
 	pdig := st.tx.Bucket(bucketPdig)
 	for i, c := range b.Captures {
 		p := &r.bodies[i]

@@ -13,14 +13,21 @@
 //
 // # Layout
 //
-// Top-level buckets (schema version 3, in meta):
+// Top-level buckets (schema version 4, in meta):
 //
 //	meta      "schema" -> be32 version. Open refuses a newer version.
 //	runs      be64(run ID) -> Run
-//	captures  SURT(url) 0x00 be64(unix ns of Time) -> Capture metadata
+//	urls      SURT(url) -> be32 URL id, given in order of first capture
+//	caps      be32(URL id) be64(unix ns of Time) -> Capture metadata
 //	          (Request and ResponseHead inline, Body not: BodyDigest names it).
-//	          A taken key gets +1 ns until free, so no capture overwrites
-//	          another; keys of one URL sort in time order.
+//	          A capture's key everywhere else (Capture.Key, RevisitOf, pdig,
+//	          imported) is its logical key, SURT(url) 0x00 be64(unix ns),
+//	          and captures are listed in logical key order; the SURT is
+//	          stored once per URL so that re-captures cost 12 key bytes
+//	          (captable.go). A taken key gets +1 ns until free, so no
+//	          capture overwrites another; keys of one URL sort in time order.
+//	          Schema 3 files kept captures under logical keys in a captures
+//	          bucket; Open moves them, a batch per transaction (migrate.go).
 //	bodies    sha256(raw body) be32(chunk index) -> zstd(at most 1 MiB raw)
 //	bodyinfo  sha256(raw body) -> be64 raw length, be32 chunk count
 //	pdig      payload digest ("sha1:BASE32") -> key of the first capture with it
@@ -31,7 +38,9 @@
 //	          from that record (so importing a file twice stores nothing
 //	          twice); written in the capture's own commit
 //	frontier  be64(run ID) -> nested bucket per run with:
-//	            seen      url -> state (queued/done), reason, parent, anchor, hops, seq, time
+//	            seen      url -> state (queued/done), reason, parent, anchor, hops, seq, time;
+//	                      when the run finishes, entries a capture of the run
+//	                      repeats are dropped and "compacted" is set (compact.go)
 //	            queue     HostKey 0x00 be64(seq) -> Item
 //	            skips     url -> Skip (the first decision only)
 //	            failures  url -> Failure (the latest)

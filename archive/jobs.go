@@ -132,7 +132,7 @@ func (s *Store) Validators(url string) (etag, lastModified string, err error) {
 	prefix := append([]byte(surt(url)), 0)
 	end := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	err = s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketCaptures).Cursor()
+		c := capsOf(tx).Cursor()
 		var v []byte
 		k, _ := c.Seek(end)
 		if k == nil {
@@ -141,7 +141,7 @@ func (s *Store) Validators(url string) (etag, lastModified string, err error) {
 			k, v = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-			cp, err := decodeCapture(tx.Bucket(bucketCaptures), k, v)
+			cp, err := decodeCapture(capsOf(tx), k, v)
 			if err != nil {
 				return err
 			}
@@ -179,10 +179,13 @@ func headerOf(head []byte) textproto.MIMEHeader {
 // how an incremental re-crawl finds the links of a page the server said was
 // not modified: the URLs the page led to last time. URLs longer than the
 // store's key limit are cut in their keys and are not listed. HostKey is
-// not set.
+// not set. For a finished run, whose captured URLs left the seen set
+// (compactSeen), it reads every capture of the store once.
 func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) error {
 	var items []Item
+	var done bool
 	err := s.view(func(tx *bolt.Tx) error {
+		done = compacted(tx, run)
 		b := runBucket(tx, run, bucketSeen)
 		if b == nil {
 			return nil
@@ -202,6 +205,23 @@ func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) err
 	})
 	if err != nil {
 		return err
+	}
+	if done {
+		kept := make(map[string]bool, len(items))
+		for _, it := range items {
+			kept[it.URL] = true
+		}
+		err := s.runCaptures(ctx, run, func(c *Capture) error {
+			if !kept[c.URL] {
+				items = append(items, Item{URL: c.URL, Reason: c.Reason, Parent: c.Parent, Anchor: c.Anchor,
+					Hops: c.Hops, Depth: strings.Count(c.Hops, string(rune(HopLink)))})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sortItems(items)
 	}
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {

@@ -80,13 +80,13 @@ func TestPerfCaptureRecordSize(t *testing.T) {
 	s, _ := fixtureStore(t, 200, 1)
 	var full, notMod, nFull, nNotMod, keys int
 	err := s.db.View(func(tx *bolt.Tx) error {
-		caps := tx.Bucket(bucketCaptures)
+		caps := capsOf(tx)
 		return caps.ForEach(func(k, v []byte) error {
 			c, err := decodeCapture(caps, k, v)
 			if err != nil {
 				return err
 			}
-			keys += len(k)
+			keys += physKeyLen
 			if c.Status == 304 {
 				notMod += len(v)
 				nNotMod++

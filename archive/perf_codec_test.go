@@ -189,7 +189,7 @@ func TestCaptureRecordDelta(t *testing.T) {
 	}
 	var tags []byte
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCaptures).ForEach(func(k, v []byte) error {
+		return capsOf(tx).ForEach(func(k, v []byte) error {
 			p, _ := headsPart(v)
 			tags = append(tags, p[0])
 			return nil
@@ -221,7 +221,7 @@ func TestCaptureRecordDelta(t *testing.T) {
 		t.Errorf("Verify: %+v, %v", vs, err)
 	}
 	// A delta whose base is gone is reported, not misread.
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketCaptures).Delete(want[0].Key) }); err != nil {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return capsOf(tx).Delete(want[0].Key) }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Capture(want[1].Key); !errors.Is(err, ErrCorrupt) {

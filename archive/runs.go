@@ -43,7 +43,9 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 }
 
 // UpdateRun changes run id with fn in one transaction (fn may not change
-// the ID). An error from fn aborts the change and is returned.
+// the ID). An error from fn aborts the change and is returned. When fn
+// marks the run finished, the run's seen set is compacted in the same
+// transaction (compactSeen).
 func (s *Store) UpdateRun(ctx context.Context, id uint64, fn func(*Run) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -58,8 +60,14 @@ func (s *Store) UpdateRun(ctx context.Context, id uint64, fn func(*Run) error) e
 		if err := decode(v, &r); err != nil {
 			return err
 		}
+		was := r.Status
 		if err := fn(&r); err != nil {
 			return err
+		}
+		if r.Status == RunFinished && was != RunFinished {
+			if err := compactSeen(tx, id); err != nil {
+				return err
+			}
 		}
 		r.ID = id
 		nv, err := encode(&r)

@@ -21,17 +21,19 @@ import (
 // 2: capture records may be version 2 (binary, heads compressed or a delta).
 // 3: capture records may be version 3 (flag-coded listing, line deltas
 // of heads; see codec.go).
-// Opening an older file for writing upgrades it (its older records are
-// still read), so that an older amber refuses it instead of failing on
-// the records it cannot read.
-const schemaVersion = 3
+// 4: capture records are keyed by a URL id and time, the SURT stored once
+// (captable.go); Open moves a schema 3 file's records (migrate.go).
+// Opening an older file upgrades it (its older records are still read), so
+// that an older amber refuses it instead of failing on the records it
+// cannot read.
+const schemaVersion = 4
 
 // Bucket names. The frontier bucket holds one nested bucket per run, itself
 // holding the run's seen, queue, skips and failures buckets.
 var (
 	bucketMeta     = []byte("meta")
 	bucketRuns     = []byte("runs")
-	bucketCaptures = []byte("captures")
+	bucketCaptures = []byte("captures") // schema 3 and older only; see migrate.go
 	bucketBodies   = []byte("bodies")
 	bucketBodyInfo = []byte("bodyinfo")
 	bucketPdig     = []byte("pdig")
@@ -48,7 +50,7 @@ var (
 	keySchema = []byte("schema")
 )
 
-var topBuckets = [][]byte{bucketMeta, bucketRuns, bucketCaptures, bucketBodies,
+var topBuckets = [][]byte{bucketMeta, bucketRuns, bucketURLs, bucketCaps, bucketBodies,
 	bucketBodyInfo, bucketPdig, bucketFrontier, bucketRobots, bucketImported}
 
 // Options tune how a store is opened. The zero value is a sensible default.
@@ -103,6 +105,26 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := s.initSchema(opts.ReadOnly); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	var old bool
+	_ = db.View(func(tx *bolt.Tx) error { old = needsUpgrade(tx); return nil })
+	if old && opts.ReadOnly {
+		// A reader cannot move records: upgrade with a writer, then read.
+		_ = db.Close()
+		w, err := Open(path, Options{Timeout: opts.Timeout, Now: opts.Now})
+		if err != nil {
+			return nil, fmt.Errorf("archive: open %s: the file needs a one-time upgrade to schema %d, which needs it writable and unused: %w", path, schemaVersion, err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		return Open(path, opts)
+	}
+	if old {
+		if err := s.upgrade(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	// Chunks are at most 1 MiB, so a longer window buys nothing; the
 	// default 8 MiB window made each of the encoder's per-core states
@@ -212,7 +234,7 @@ func (s *Store) initSchema(readOnly bool) (err error) {
 		return s.db.View(check)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketMeta) == nil && tx.Bucket(bucketCaptures) == nil && len(tx.Inspect().Children) > 0 {
+		if tx.Bucket(bucketMeta) == nil && len(tx.Inspect().Children) > 0 {
 			return fmt.Errorf("archive: open %s: %w: a bbolt file but not an amber store", s.path, ErrCorrupt)
 		}
 		if err := check(tx); err != nil {

@@ -17,9 +17,10 @@ type StoreStats struct {
 	Chunks          int64 // body chunks
 	RawBytes        int64 // bodies' size uncompressed
 	CompressedBytes int64 // bodies' size as stored (zstd)
-	CaptureBytes    int64 // capture records' size as stored: keys and values
+	CaptureBytes    int64 // capture records' size as stored: keys and values, and the URL index (SURT -> id)
 	PayloadDigests  int64 // distinct non-empty payloads
 	Runs            int64 // crawl runs
+	AllBytes        int64 // every key and value of every bucket, nested ones included: all the store holds
 	FileSize        int64 // size of the file on disk (it never shrinks)
 }
 
@@ -29,14 +30,16 @@ type StoreStats struct {
 func (s *Store) Stats() (StoreStats, error) {
 	var st StoreStats
 	err := s.view(func(tx *bolt.Tx) error {
-		st.Captures = int64(tx.Bucket(bucketCaptures).Stats().KeyN)
+		st.Captures = int64(capsOf(tx).Len())
 		st.PayloadDigests = int64(tx.Bucket(bucketPdig).Stats().KeyN)
 		st.Runs = int64(tx.Bucket(bucketRuns).Stats().KeyN)
-		if err := tx.Bucket(bucketCaptures).ForEach(func(k, v []byte) error {
-			st.CaptureBytes += int64(len(k) + len(v))
-			return nil
-		}); err != nil {
-			return err
+		for _, b := range [][]byte{bucketCaps, bucketURLs} {
+			if err := tx.Bucket(b).ForEach(func(k, v []byte) error {
+				st.CaptureBytes += int64(len(k) + len(v))
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
 		if err := tx.Bucket(bucketBodyInfo).ForEach(func(_, v []byte) error {
 			bi, err := decodeBodyInfo(v)
@@ -49,9 +52,15 @@ func (s *Store) Stats() (StoreStats, error) {
 		}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketBodies).ForEach(func(_, v []byte) error {
+		if err := tx.Bucket(bucketBodies).ForEach(func(_, v []byte) error {
 			st.Chunks++
 			st.CompressedBytes += int64(len(v))
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			st.AllBytes += int64(len(name)) + bucketBytes(b)
 			return nil
 		})
 	})
@@ -145,9 +154,11 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 	}
 
 	// Captures.
-	err = s.eachPage(ctx, bucketCaptures, func(tx *bolt.Tx, k, v []byte) error {
+	var stored int
+	_ = s.view(func(tx *bolt.Tx) error { stored = capsOf(tx).Len(); return nil })
+	err = s.eachCapture(ctx, func(tx *bolt.Tx, caps *captable, k, v []byte) error {
 		vs.Captures++
-		c, err := decodeCapture(tx.Bucket(bucketCaptures), k, v)
+		c, err := decodeCapture(caps, k, v)
 		if err != nil {
 			problem("capture %q: %v", k, err)
 			return nil
@@ -163,7 +174,7 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 		} else if bi, err := decodeBodyInfo(bv); err == nil && bi.RawLen != c.BodyLen {
 			problem("capture %s at %s: body is %d bytes, capture says %d", c.URL, c.Time, bi.RawLen, c.BodyLen)
 		}
-		if c.RevisitOf != nil && tx.Bucket(bucketCaptures).Get(c.RevisitOf) == nil {
+		if c.RevisitOf != nil && caps.Get(c.RevisitOf) == nil {
 			problem("capture %s at %s: revisit of missing capture %q", c.URL, c.Time, c.RevisitOf)
 		}
 		return nil
@@ -171,16 +182,58 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 	if err != nil {
 		return vs, err
 	}
+	if n := int64(stored) - vs.Captures; n > 0 {
+		// Records under an id that no URL has: no reader can find them.
+		vs.Captures += n
+		problem("%d capture records have no entry in the URL index", n)
+	}
 
 	// Payload digests.
 	err = s.eachPage(ctx, bucketPdig, func(tx *bolt.Tx, k, v []byte) error {
 		vs.PayloadDigests++
-		if tx.Bucket(bucketCaptures).Get(v) == nil {
+		if capsOf(tx).Get(v) == nil {
 			problem("payload digest %s: first capture %q missing", k, v)
 		}
 		return nil
 	})
 	return vs, err
+}
+
+// eachCapture calls fn for every capture record, by logical key, a few at
+// a time, each group in its own short read transaction.
+func (s *Store) eachCapture(ctx context.Context, fn func(tx *bolt.Tx, caps *captable, k, v []byte) error) error {
+	var after []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		more := false
+		err := s.view(func(tx *bolt.Tx) error {
+			caps := capsOf(tx)
+			c := caps.Cursor()
+			var k, v []byte
+			if after == nil {
+				k, v = c.First()
+			} else if k, v = c.Seek(after); bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+			for n := 0; k != nil; k, v = c.Next() {
+				if n == pageSize {
+					more = true
+					return nil
+				}
+				n++
+				after = clone(k)
+				if err := fn(tx, caps, k, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
 }
 
 // eachPage calls fn for every key of a top-level bucket, a few at a time,
@@ -217,4 +270,17 @@ func (s *Store) eachPage(ctx context.Context, bucket []byte, fn func(tx *bolt.Tx
 			return err
 		}
 	}
+}
+
+// bucketBytes adds up the keys and values of b and of its nested buckets.
+func bucketBytes(b *bolt.Bucket) int64 {
+	var n int64
+	_ = b.ForEach(func(k, v []byte) error {
+		n += int64(len(k) + len(v))
+		if v == nil {
+			n += bucketBytes(b.Bucket(k))
+		}
+		return nil
+	})
+	return n
 }

@@ -62,7 +62,7 @@ func TestVerify(t *testing.T) {
 			return tx.Bucket(bucketBodyInfo).Delete(sum)
 		}, "capture http://example.test/same"},
 		{"pdig pointing nowhere", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketCaptures).Delete(small.Key)
+			return capsOf(tx).Delete(small.Key)
 		}, "payload digest " + small.PayloadDigest},
 	}
 	for _, tc := range tests {
