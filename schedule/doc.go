@@ -46,6 +46,8 @@
 //     the new run (amber why shows the earlier run's decision).
 //   - The links of a 304 page come from its previous capture's run; a page
 //     whose earlier run was cut short (max_pages) may lead to fewer URLs.
-//   - Store.Changes and a resumed incremental run read every capture of the
-//     store once (captures are keyed by URL, not by run).
+//   - Store.Changes, a resumed incremental run and the run after a finished
+//     one read every capture of the store once (captures are keyed by URL,
+//     not by run; a finished run's frontier keeps only what its captures do
+//     not say).
 package schedule
