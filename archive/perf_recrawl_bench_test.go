@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/amberarchive/amber/archive"
 	"github.com/amberarchive/amber/schedule"
@@ -18,7 +19,7 @@ import (
 // per-run records included), capture records (keys, values and the URL
 // index) with bodies as stored (%records-2nd/1st), and where the second
 // crawl's record bytes go (key, listing part, heads part) by kind of
-// capture.
+// capture; and each crawl's requests and time.
 //
 //	go test -run '^$' -bench RecrawlStored -benchtime 1x ./archive
 func BenchmarkRecrawlStored(b *testing.B) {
@@ -49,10 +50,15 @@ func BenchmarkRecrawlStored(b *testing.B) {
 		st0, _ := store.Stats()
 		stats = append(stats, st0)
 		var run archive.Run
-		for range 2 {
+		var took [2]time.Duration
+		var hits [2][]fixture.Hit
+		for i := range 2 {
+			srv.ResetLog()
+			t0 := time.Now()
 			if run, err = s.RunJob(context.Background(), "daily"); err != nil {
 				b.Fatal(err)
 			}
+			took[i], hits[i] = time.Since(t0), srv.Log()
 			st, err := store.Stats()
 			if err != nil {
 				b.Fatal(err)
@@ -75,6 +81,17 @@ func BenchmarkRecrawlStored(b *testing.B) {
 		b.Logf("first:  %d captures, records %d B (%d B each), bodies %d B, whole store %d B, file %d B", c1, r1, r1/max(c1, 1), b1, a1, stats[1].FileSize)
 		b.Logf("second: %d captures, records %d B (%d B each), bodies %d B, whole store %d B, file %d B", c2, r2, r2/max(c2, 1), b2, a2, stats[2].FileSize)
 		b.ReportMetric(float64(a2)/float64(a1)*100, "%store-2nd/1st")
+		for i, hs := range hits {
+			var n304, body int64
+			for _, h := range hs {
+				if h.Status == 304 {
+					n304++
+				}
+				body += h.Bytes
+			}
+			b.Logf("crawl %d: %d requests (%d answered 304), %d body bytes sent, %v", i+1, len(hs), n304, body, took[i].Round(time.Millisecond))
+		}
+		b.ReportMetric(float64(took[1])/float64(took[0])*100, "%time-2nd/1st")
 		b.Logf("second crawl's records, bytes each:\n%s", archive.FormatRecordBreakdown(parts))
 		b.ReportMetric(float64(r1)/float64(c1), "B/record-1st")
 		b.ReportMetric(float64(r2)/float64(c2), "B/record-2nd")
