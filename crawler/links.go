@@ -20,48 +20,32 @@ import (
 // function: the crawl calls it on each HTML page colly fetched, and it can
 // be fuzzed on its own. An empty or invalid sourceSelector marks nothing.
 func ExtractLinks(base *url.URL, html []byte, sourceSelector string) []Link {
+	// Building a goquery document was half of this function's cost, and
+	// this function a sixth of a crawl's CPU. A page is walked token by
+	// token instead, mirroring the HTML tree builder closely enough to know
+	// each element, its document order and each anchor's text; the few
+	// constructs where the tree builder moves or clones elements, and any
+	// selector the walk cannot evaluate, go to the DOM (links_tokens.go).
+	if sourceSelector == "" {
+		if links, ok := extractLinksTokens(base, html); ok {
+			return links
+		}
+	}
+	return extractLinksDOM(base, html, sourceSelector)
+}
+
+// extractLinksDOM is ExtractLinks on a goquery document: the reference the
+// token walk is tested against, and the path for pages and selectors the
+// walk leaves to it.
+func extractLinksDOM(base *url.URL, html []byte, sourceSelector string) []Link {
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(html))
 	if err != nil || base == nil {
 		return nil
 	}
-	// References are resolved as colly's Request.AbsoluteURL does (the
-	// WHATWG parser with colly's options), but the base is parsed once per
-	// page: AbsoluteURL re-parses it for every link, which was the largest
-	// single cost of a crawl in the profile.
-	parser := whatwg.NewParser(whatwg.WithPercentEncodeSinglePercentSign())
-	resolver, err := parser.Parse(base.String())
-	if err != nil {
+	href, hasBase := doc.Find("base[href]").First().Attr("href")
+	abs, ok := pageResolver(base, href, hasBase)
+	if !ok {
 		return nil
-	}
-	if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
-		if href = strings.TrimSpace(href); href != "" && !strings.HasPrefix(href, "#") {
-			if bu, err := resolver.Parse(href); err == nil {
-				resolver = bu
-			}
-		}
-	}
-	scope := resolvedScope(resolver)
-	abs := func(ref string) string {
-		if ref == "" {
-			return ""
-		}
-		if strings.HasPrefix(ref, "#") {
-			return ref // colly gives "" for fragment-only links: kept as written
-		}
-		key, cacheable := resolvedKey(scope, ref)
-		if cacheable {
-			if a, ok := resolved.get(key); ok {
-				return a
-			}
-		}
-		a := ref
-		if u, err := resolver.Parse(ref); err == nil {
-			a = u.Href(false)
-		}
-		if cacheable {
-			resolved.put(key, a)
-		}
-		return a
 	}
 	// Links are grouped as colly's callbacks used to find them (anchors,
 	// then media, <link>, scripts, frames, <style>, style attributes), in
@@ -146,6 +130,52 @@ func ExtractLinks(base *url.URL, html []byte, sourceSelector string) []Link {
 		links = append(links, g...)
 	}
 	return links
+}
+
+// pageResolver returns the function that makes a page's references
+// absolute: against its first <base href> when hasBase (and that href is
+// usable), else against base; ok is false when base itself cannot be
+// parsed, and then the page yields no links.
+func pageResolver(base *url.URL, baseHref string, hasBase bool) (abs func(string) string, ok bool) {
+	// References are resolved as colly's Request.AbsoluteURL does (the
+	// WHATWG parser with colly's options), but the base is parsed once per
+	// page: AbsoluteURL re-parses it for every link, which was the largest
+	// single cost of a crawl in the profile.
+	parser := whatwg.NewParser(whatwg.WithPercentEncodeSinglePercentSign())
+	resolver, err := parser.Parse(base.String())
+	if err != nil {
+		return nil, false
+	}
+	if hasBase {
+		if href := strings.TrimSpace(baseHref); href != "" && !strings.HasPrefix(href, "#") {
+			if bu, err := resolver.Parse(href); err == nil {
+				resolver = bu
+			}
+		}
+	}
+	scope := resolvedScope(resolver)
+	return func(ref string) string {
+		if ref == "" {
+			return ""
+		}
+		if strings.HasPrefix(ref, "#") {
+			return ref // colly gives "" for fragment-only links: kept as written
+		}
+		key, cacheable := resolvedKey(scope, ref)
+		if cacheable {
+			if a, ok := resolved.get(key); ok {
+				return a
+			}
+		}
+		a := ref
+		if u, err := resolver.Parse(ref); err == nil {
+			a = u.Href(false)
+		}
+		if cacheable {
+			resolved.put(key, a)
+		}
+		return a
+	}, true
 }
 
 // resolved memoises link resolutions that do not depend on the page's
