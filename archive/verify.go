@@ -202,43 +202,27 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 // eachCapture calls fn for every capture record, by logical key, a few at
 // a time, each group in its own short read transaction.
 func (s *Store) eachCapture(ctx context.Context, fn func(tx *bolt.Tx, caps *captable, k, v []byte) error) error {
-	var after []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		more := false
-		err := s.view(func(tx *bolt.Tx) error {
-			caps := capsOf(tx)
-			c := caps.Cursor()
-			var k, v []byte
-			if after == nil {
-				k, v = c.First()
-			} else if k, v = c.Seek(after); bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-			for n := 0; k != nil; k, v = c.Next() {
-				if n == pageSize {
-					more = true
-					return nil
-				}
-				n++
-				after = clone(k)
-				if err := fn(tx, caps, k, v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil || !more {
-			return err
-		}
-	}
+	return s.eachPaged(ctx, func(tx *bolt.Tx) kvCursor { return capsOf(tx).Cursor() },
+		func(tx *bolt.Tx, k, v []byte) error { return fn(tx, capsOf(tx), k, v) })
 }
 
 // eachPage calls fn for every key of a top-level bucket, a few at a time,
 // each group in its own short read transaction.
 func (s *Store) eachPage(ctx context.Context, bucket []byte, fn func(tx *bolt.Tx, k, v []byte) error) error {
+	return s.eachPaged(ctx, func(tx *bolt.Tx) kvCursor { return tx.Bucket(bucket).Cursor() }, fn)
+}
+
+// kvCursor is what eachPaged needs of a bbolt or capture cursor.
+type kvCursor interface {
+	First() ([]byte, []byte)
+	Seek([]byte) ([]byte, []byte)
+	Next() ([]byte, []byte)
+}
+
+// eachPaged calls fn for every key of the cursors open gives, pageSize at
+// a time, each page in its own read transaction, going on after the last
+// key of the page before.
+func (s *Store) eachPaged(ctx context.Context, open func(*bolt.Tx) kvCursor, fn func(tx *bolt.Tx, k, v []byte) error) error {
 	var after []byte
 	for {
 		if err := ctx.Err(); err != nil {
@@ -246,7 +230,7 @@ func (s *Store) eachPage(ctx context.Context, bucket []byte, fn func(tx *bolt.Tx
 		}
 		more := false
 		err := s.view(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucket).Cursor()
+			c := open(tx)
 			var k, v []byte
 			if after == nil {
 				k, v = c.First()
