@@ -47,56 +47,39 @@ func tableish(t *tokElem) bool {
 	return false
 }
 
-// modeStart dispatches a start tag in the body by insertion mode; a mode
-// that does not consume the token changed the mode, and it is reprocessed.
+// tagHandler handles a tag in one insertion mode; false means it changed
+// the mode and the tag is to be reprocessed.
+type tagHandler func(w *tokWalker, tag atom.Atom, name string) bool
+
+// Start and end tag handlers of the table modes, by mode; modeBody's are
+// bodyStart and bodyEnd, which always consume the tag.
+var (
+	startIn = [...]tagHandler{modeTable: (*tokWalker).tableStart, modeCaption: (*tokWalker).captionStart,
+		modeColgroup: (*tokWalker).colgroupStart, modeTbody: (*tokWalker).tbodyStart,
+		modeRow: (*tokWalker).rowStart, modeCell: (*tokWalker).cellStart}
+	endIn = [...]tagHandler{modeTable: (*tokWalker).tableEnd, modeCaption: (*tokWalker).captionEnd,
+		modeColgroup: (*tokWalker).colgroupEnd, modeTbody: (*tokWalker).tbodyEnd,
+		modeRow: (*tokWalker).rowEnd, modeCell: (*tokWalker).cellEnd}
+)
+
+// modeStart dispatches a start tag in the body by insertion mode.
 func (w *tokWalker) modeStart(tag atom.Atom, name string) {
-	for !w.fail {
-		var done bool
-		switch w.mode {
-		case modeTable:
-			done = w.tableStart(tag, name)
-		case modeCaption:
-			done = w.captionStart(tag, name)
-		case modeColgroup:
-			done = w.colgroupStart(tag, name)
-		case modeTbody:
-			done = w.tbodyStart(tag, name)
-		case modeRow:
-			done = w.rowStart(tag, name)
-		case modeCell:
-			done = w.cellStart(tag, name)
-		default:
-			w.bodyStart(tag, name)
-			done = true
-		}
-		if done {
-			return
-		}
-	}
+	w.dispatch(&startIn, (*tokWalker).bodyStart, tag, name)
 }
 
 // modeEnd dispatches an end tag in the body by insertion mode.
 func (w *tokWalker) modeEnd(tag atom.Atom, name string) {
+	w.dispatch(&endIn, (*tokWalker).bodyEnd, tag, name)
+}
+
+// dispatch hands a tag to the current mode's handler until one consumes it.
+func (w *tokWalker) dispatch(in *[modeCell + 1]tagHandler, body func(*tokWalker, atom.Atom, string), tag atom.Atom, name string) {
 	for !w.fail {
-		var done bool
-		switch w.mode {
-		case modeTable:
-			done = w.tableEnd(tag, name)
-		case modeCaption:
-			done = w.captionEnd(tag, name)
-		case modeColgroup:
-			done = w.colgroupEnd(tag, name)
-		case modeTbody:
-			done = w.tbodyEnd(tag, name)
-		case modeRow:
-			done = w.rowEnd(tag, name)
-		case modeCell:
-			done = w.cellEnd(tag, name)
-		default:
-			w.bodyEnd(tag, name)
-			done = true
+		if w.mode == modeBody {
+			body(w, tag, name)
+			return
 		}
-		if done {
+		if in[w.mode](w, tag, name) {
 			return
 		}
 	}
