@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/PuerkitoBio/goquery"
-	whatwg "github.com/nlnwa/whatwg-url/url"
 )
 
 // ExtractLinks returns every link of an HTML page, in document order: anchors
@@ -130,125 +128,4 @@ func extractLinksDOM(base *url.URL, html []byte, sourceSelector string) []Link {
 		links = append(links, g...)
 	}
 	return links
-}
-
-// pageResolver returns the function that makes a page's references
-// absolute: against its first <base href> when hasBase (and that href is
-// usable), else against base; ok is false when base itself cannot be
-// parsed, and then the page yields no links.
-func pageResolver(base *url.URL, baseHref string, hasBase bool) (abs func(string) string, ok bool) {
-	// References are resolved as colly's Request.AbsoluteURL does (the
-	// WHATWG parser with colly's options), but the base is parsed once per
-	// page: AbsoluteURL re-parses it for every link, which was the largest
-	// single cost of a crawl in the profile.
-	parser := whatwg.NewParser(whatwg.WithPercentEncodeSinglePercentSign())
-	resolver, err := parser.Parse(base.String())
-	if err != nil {
-		return nil, false
-	}
-	if hasBase {
-		if href := strings.TrimSpace(baseHref); href != "" && !strings.HasPrefix(href, "#") {
-			if bu, err := resolver.Parse(href); err == nil {
-				resolver = bu
-			}
-		}
-	}
-	scope := resolvedScope(resolver)
-	return func(ref string) string {
-		if ref == "" {
-			return ""
-		}
-		if strings.HasPrefix(ref, "#") {
-			return ref // colly gives "" for fragment-only links: kept as written
-		}
-		key, cacheable := resolvedKey(scope, ref)
-		if cacheable {
-			if a, ok := resolved.get(key); ok {
-				return a
-			}
-		}
-		a := ref
-		if u, err := resolver.Parse(ref); err == nil {
-			a = u.Href(false)
-		}
-		if cacheable {
-			resolved.put(key, a)
-		}
-		return a
-	}, true
-}
-
-// resolved memoises link resolutions that do not depend on the page's
-// path: a site's navigation, sidebars and footers repeat the same links on
-// every page, and the WHATWG parser was the largest cost of ExtractLinks.
-// The answer for such a link is a pure function of the key resolvedKey
-// gives it, so a cached answer is the one the parser would give.
-var resolved = resolveCache{m: make(map[string]string)}
-
-// resolvedMax bounds the cache; when full it starts again empty, which
-// costs a few re-parses and keeps memory flat on a crawl of any size.
-const resolvedMax = 1 << 12
-
-type resolveCache struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (c *resolveCache) get(k string) (string, bool) {
-	c.mu.Lock()
-	v, ok := c.m[k]
-	c.mu.Unlock()
-	return v, ok
-}
-
-func (c *resolveCache) put(k, v string) {
-	c.mu.Lock()
-	if len(c.m) >= resolvedMax {
-		clear(c.m)
-	}
-	c.m[k] = v
-	c.mu.Unlock()
-}
-
-// resolvedScope is the part of base that a scheme-relative or path-absolute
-// reference keeps ("https:" and "https://host:port"), or "" when base has
-// user info or is not http(s): then nothing is cached.
-func resolvedScope(base *whatwg.Url) string {
-	p := base.Protocol()
-	if (p != "http:" && p != "https:") || base.Username() != "" || base.Password() != "" {
-		return ""
-	}
-	return p + "//" + base.Host()
-}
-
-// resolvedKey returns the cache key of ref against a base of scope, and
-// whether ref's resolution depends only on that key. Per the WHATWG URL
-// parser: "http://" or "https://" followed by an authority ignores the base
-// entirely; "//authority" keeps only the base's scheme; a path-absolute
-// "/path" keeps its scheme, host and port. Anything with a tab, newline,
-// backslash or leading control character or space is left to the parser
-// every time, since the parser rewrites those before it decides.
-func resolvedKey(scope, ref string) (string, bool) {
-	if scope == "" || len(ref) < 2 {
-		return "", false
-	}
-	for i := 0; i < len(ref); i++ {
-		if c := ref[i]; c <= ' ' || c == '\\' || c >= 0x7f {
-			return "", false
-		}
-	}
-	switch {
-	case hasPrefixFold(ref, "http://") || hasPrefixFold(ref, "https://"):
-		return ref, true
-	case ref[0] == '/' && ref[1] == '/':
-		scheme := scope[:strings.IndexByte(scope, ':')+1]
-		return scheme + "\x00" + ref, true
-	case ref[0] == '/':
-		return scope + "\x00" + ref, true
-	}
-	return "", false
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
