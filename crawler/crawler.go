@@ -177,6 +177,8 @@ func New(cfg Config, store Store) (*Crawler, error) {
 		Insecure:   cfg.Insecure,
 		Now:        cfg.Now,
 		LookupHost: cfg.LookupHost,
+		// Kept-alive connections count against the per-host limit too.
+		MaxConnsPerHost: cfg.PerHost,
 	})
 	c := &Crawler{
 		cfg: cfg, store: store, tr: tr, token: token, now: cfg.Now,
@@ -305,6 +307,7 @@ func (c *Crawler) drive(ctx context.Context, s *scheduler, start time.Time) (Sta
 		return Stats{}, err
 	}
 	err := s.loop(ctx)
+	c.tr.CloseIdleConnections()
 	st := c.Stats()
 	st.Elapsed = c.now().Sub(start)
 	st.Queued = s.queuedTotal()

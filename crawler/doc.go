@@ -16,6 +16,24 @@
 // is read, while the store makes the page durable, and the crawl ends only
 // when every fetched page is committed.
 //
+// # Connections
+//
+// The [Transport] keeps HTTP/1.1 connections alive and reuses them, at most
+// PerHost per host, idle ones closed after 15 s and when the crawl ends:
+// a crawl costs sites (and amber) one TCP and TLS handshake per connection,
+// not per request. Reuse must not blur the record, so a connection is bound
+// to one exchange at a time (when net/http hands it over, before the request
+// is written), and the tee follows each response's framing to the byte:
+// anything past the message (a Content-Length that lies, junk after the last
+// chunk, an answer nobody asked for) is neither recorded nor parsed, and
+// closes the connection. So do a body cut at --max-body and any error. When
+// net/http resends a request because the server had closed the idle
+// connection, the record is the resent exchange; a server that times out is
+// not asked twice. The stored request no longer carries "Connection: close".
+// TransportOptions.NoKeepAlive restores one connection per request; it is not
+// a crawl flag, since reuse changes nothing a site or the archive sees but
+// the number of handshakes.
+//
 // # Politeness
 //
 //   - robots.txt per scheme://host:port, RFC 9309 ([Robots]), fetched through

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,17 @@ const (
 	// maxSniff caps the raw bytes kept to fall back on when a body that
 	// claims a content-coding does not decode.
 	maxSniff = 64 << 10
+	// idleConnTimeout closes a kept-alive connection nobody has used for a
+	// while: long enough to span a host's politeness delay, short enough
+	// that a crawl moving across hosts does not hoard sockets on servers.
+	idleConnTimeout = 15 * time.Second
+	// maxIdleConns caps idle connections over all hosts.
+	maxIdleConns = 256
+	// maxLine is net/http's limit on a chunk-size line (bufio's buffer).
+	maxLine = 4096
+	// maxTrailer bounds the trailer section the framing scanner looks
+	// through; net/http accepts at most one bufio buffer of it.
+	maxTrailer = 64 << 10
 )
 
 // TransportOptions configures a [Transport]. The zero value works: it uses
@@ -70,6 +82,15 @@ type TransportOptions struct {
 	// LookupHost resolves names not in Resolve (default
 	// net.DefaultResolver.LookupHost).
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// NoKeepAlive sends every request on a connection of its own, with
+	// "Connection: close", as amber did before it reused connections. Reuse
+	// changes no recorded byte but the absent header; this is for comparing
+	// and for servers that mishandle keep-alive.
+	NoKeepAlive bool
+	// MaxConnsPerHost caps the connections open to one scheme://host:port,
+	// idle ones included (0: no cap). The crawler sets it to its per-host
+	// limit, so a kept-alive connection never adds to what a site sees.
+	MaxConnsPerHost int
 }
 
 // Exchange is what one request and its response looked like on the wire.
@@ -90,9 +111,23 @@ type Exchange struct {
 
 // Transport is an [http.RoundTripper] that records each exchange exactly as
 // it crossed the wire: it dials through a tee on the connection (the
-// plaintext side of TLS), speaks HTTP/1.1 only, one exchange per connection,
-// and never adds Accept-Encoding. It follows no redirects: a 3xx is an
-// exchange like any other, and the caller's http.Client decides.
+// plaintext side of TLS), speaks HTTP/1.1 only and never adds
+// Accept-Encoding. It follows no redirects: a 3xx is an exchange like any
+// other, and the caller's http.Client decides.
+//
+// Connections are kept alive and reused (unless NoKeepAlive), which saves a
+// TCP (and TLS) handshake per request on both sides. A connection is lent to
+// one exchange at a time: it is bound to the exchange when net/http hands it
+// over, before the request is written, and the tee follows the response's
+// framing (Content-Length, chunked, or none) so that it knows where the
+// message ends. Bytes past that end, or bytes that arrive while no request
+// is outstanding, are never shown to net/http nor recorded: the connection is
+// closed instead, so they can neither be credited to the next exchange nor
+// parsed as its response. A response cut at MaxBody, a read error, or a
+// framing the tee cannot follow also closes the connection. When net/http
+// retries a request on a fresh connection (the server had closed the idle
+// one), the record restarts with the retry. Call CloseIdleConnections when
+// done, so no socket outlives the crawl.
 //
 // The response returned to the caller has a Body that yields the decoded
 // entity (gzip, deflate, br and zstd content-codings removed, with
@@ -112,6 +147,7 @@ type Exchange struct {
 type Transport struct {
 	o       TransportOptions
 	resolve map[string]string
+	ht      *http.Transport
 
 	mu   sync.Mutex
 	done map[string][]*Exchange
@@ -139,8 +175,43 @@ func NewTransport(o TransportOptions) *Transport {
 	for k, v := range o.Resolve {
 		res[strings.ToLower(k)] = v
 	}
-	return &Transport{o: o, resolve: res, done: make(map[string][]*Exchange)}
+	t := &Transport{o: o, resolve: res, done: make(map[string][]*Exchange)}
+	idle := o.MaxConnsPerHost
+	if idle <= 0 {
+		idle = http.DefaultMaxIdleConnsPerHost
+	}
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	t.ht = &http.Transport{
+		Proxy: nil,
+		// The tee is not bound to an exchange here: net/http may give a
+		// connection dialled for one request to another. gotConn binds it.
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			c, err := t.dialTCP(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newTeeConn(c, c), nil
+		},
+		DialTLSContext:         t.dialTLS,
+		DisableKeepAlives:      o.NoKeepAlive,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false,
+		TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{},
+		Protocols:              protos,
+		MaxResponseHeaderBytes: maxHead,
+		MaxConnsPerHost:        o.MaxConnsPerHost,
+		MaxIdleConnsPerHost:    idle,
+		MaxIdleConns:           maxIdleConns,
+		IdleConnTimeout:        idleConnTimeout,
+	}
+	return t
 }
+
+// CloseIdleConnections closes the connections kept alive for reuse. Those
+// in use are closed when their exchange ends. An http.Client over the
+// Transport calls it from its own CloseIdleConnections.
+func (t *Transport) CloseIdleConnections() { t.ht.CloseIdleConnections() }
 
 // Take returns the oldest finished Exchange recorded under id and forgets
 // it, so each Exchange is returned once. When an http.Client follows
@@ -173,51 +244,38 @@ func (t *Transport) put(id string, x *Exchange) {
 	t.mu.Unlock()
 }
 
-// RoundTrip sends req on a fresh connection and records the exchange. It
-// implements [http.RoundTripper].
+// RoundTrip sends req, on a kept-alive connection when one is idle, and
+// records the exchange. It implements [http.RoundTripper].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	id := req.Header.Get(CaptureHeader)
-	out := req.Clone(req.Context())
-	out.Header.Del(CaptureHeader)
-
 	w := &wire{
 		now:      t.o.Now,
 		maxBody:  t.o.MaxBody,
 		deadline: time.Now().Add(t.o.Timeout),
 		headEnd:  -1,
+		method:   req.Method,
 	}
 	w.start = t.o.Now()
 	w.last = w.start
+	// The cancel lets the tee stop net/http from retrying, on a fresh
+	// connection, a request whose server timed out: the retry would have
+	// no time left, and would ask a silent server twice.
+	ctx, cancel := context.WithCancelCause(req.Context())
+	w.cancel = cancel
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: w.gotConn})
+	out := req.Clone(ctx)
+	out.Header.Del(CaptureHeader)
 
-	// A Transport per request: with keep-alives off it pools nothing, and
-	// the dialer below can write into this exchange's wire directly, so no
-	// connection dialled for one request can ever be credited to another.
-	protos := new(http.Protocols)
-	protos.SetHTTP1(true)
-	ht := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			c, err := t.dialTCP(ctx, addr)
-			if err != nil {
-				return nil, err
-			}
-			return w.attach(c, c), nil
-		},
-		DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return t.dialTLS(ctx, w, addr)
-		},
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		ForceAttemptHTTP2:      false,
-		TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{},
-		Protocols:              protos,
-		MaxResponseHeaderBytes: maxHead,
+	resp, err := t.ht.RoundTrip(out)
+	if err == nil && !w.answered() {
+		// net/http parsed a response the tee did not see on this
+		// exchange's connection: never store it as this exchange's.
+		_ = resp.Body.Close()
+		resp, err = nil, errors.New("response did not arrive on the exchange's connection")
 	}
-
-	resp, err := ht.RoundTrip(out)
 	if err != nil {
-		w.closeConn()
 		x := w.exchange(req, nil, -1)
+		cancel(nil)
 		x.Err = fmt.Errorf("crawler: %s %s: %w", req.Method, req.URL.Redacted(), err)
 		t.put(id, x)
 		return nil, x.Err
@@ -243,6 +301,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body.finish = func() {
 		x := w.exchange(req, resp, rawLen)
+		cancel(nil)
 		x.Header = received
 		t.put(id, x)
 	}
@@ -308,7 +367,7 @@ func (t *Transport) targets(ctx context.Context, host, port string) ([]string, e
 
 // dialTLS connects, completes the handshake for the URL's host, and tees the
 // plaintext side so the record holds HTTP, not TLS records.
-func (t *Transport) dialTLS(ctx context.Context, w *wire, addr string) (net.Conn, error) {
+func (t *Transport) dialTLS(ctx context.Context, _, addr string) (net.Conn, error) {
 	c, err := t.dialTCP(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -320,13 +379,13 @@ func (t *Transport) dialTLS(ctx context.Context, w *wire, addr string) (net.Conn
 		// The operator asked for it (--insecure); the caller records it.
 		InsecureSkipVerify: t.o.Insecure, //nolint:gosec
 	})
-	_ = c.SetDeadline(w.deadline)
+	_ = c.SetDeadline(time.Now().Add(t.o.Timeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
 	}
 	_ = c.SetDeadline(time.Time{})
-	return w.attach(tc, c), nil
+	return newTeeConn(tc, c), nil
 }
 
 // wire is the state of one exchange, shared by the tee connection (read by
@@ -336,77 +395,150 @@ type wire struct {
 	maxBody  int64
 	deadline time.Time // real clock: start + Timeout
 	start    time.Time // injected clock
+	method   string
+	cancel   context.CancelCauseFunc
 
 	mu        sync.Mutex
-	tcp       net.Conn // the TCP connection, closed at a MaxBody cut
+	conn      *teeConn // the connection bound last, nil before one is
 	ip        string
 	req       []byte
-	raw       []byte    // every byte read, head and body
+	raw       []byte    // every byte read for this exchange, head and body
 	last      time.Time // injected clock, at the last byte read
 	scan      int       // start of the next unscanned head line
 	headStart int       // start of the current head (after interim 1xx heads)
 	headEnd   int       // end of the final head, -1 until seen
+	frame     framing   // where the message ends, once the head is seen
 	trunc     string
-	stopped   bool // the tee reads no more: cut at MaxBody
+	complete  bool // the message ended where its framing says
+	stopped   bool // the tee records no more: cut at MaxBody, or snapshotted
 }
 
-// attach records the remote address and returns the tee over plain, the
-// connection net/http will use (TCP, or the TLS client on top of tcp).
-func (w *wire) attach(plain, tcp net.Conn) net.Conn {
-	ip := ""
-	if a, ok := tcp.RemoteAddr().(*net.TCPAddr); ok {
-		ip = a.IP.String()
-	} else if h, _, err := net.SplitHostPort(tcp.RemoteAddr().String()); err == nil {
-		ip = h
+// gotConn binds the connection net/http chose to the exchange. net/http
+// calls it before writing the request, and again when it retries on another
+// connection: then the record starts over, as the retry is the exchange.
+func (w *wire) gotConn(info httptrace.GotConnInfo) {
+	c, ok := info.Conn.(*teeConn)
+	if !ok {
+		return // answered() then fails the exchange
 	}
-	_ = tcp.SetWriteDeadline(w.deadline)
+	c.mu.Lock()
+	if !c.clean {
+		// The previous exchange did not end where the tee expected:
+		// net/http may hold bytes of it, so the connection must not
+		// carry this one. The write then fails before a byte is sent,
+		// and net/http retries on a fresh connection.
+		c.kill()
+	}
+	c.w, c.clean = w, false
 	w.mu.Lock()
-	w.tcp, w.ip = tcp, ip
+	prev := w.conn
+	w.conn, w.ip = c, c.ip
+	w.req, w.raw = w.req[:0], w.raw[:0]
+	w.scan, w.headStart, w.headEnd = 0, 0, -1
+	w.frame, w.trunc, w.complete = framing{}, "", false
+	w.last = w.start
 	w.mu.Unlock()
-	return &teeConn{Conn: plain, w: w}
-}
-
-func (w *wire) closeConn() {
-	w.mu.Lock()
-	c := w.tcp
-	w.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
+	if !c.dead {
+		_ = c.tcp.SetWriteDeadline(w.deadline)
+		_ = c.tcp.SetReadDeadline(readDeadline(w.deadline))
+	}
+	c.mu.Unlock()
+	if prev != nil && prev != c {
+		prev.release(w)
 	}
 }
 
-// read records what one Read of the connection returned, enforces MaxBody
-// and returns what the caller of Read may see.
-func (w *wire) read(p []byte, n int, err error) (int, error) {
+// answered reports whether the final response head was read on the
+// exchange's own connection.
+func (w *wire) answered() bool {
 	w.mu.Lock()
-	cut := false
+	defer w.mu.Unlock()
+	return w.conn != nil && w.headEnd >= 0
+}
+
+// readDeadline bounds the next read: readIdle from now, within the
+// exchange's deadline.
+func readDeadline(deadline time.Time) time.Time {
+	dl := time.Now().Add(readIdle)
+	if dl.After(deadline) {
+		dl = deadline
+	}
+	return dl
+}
+
+// readState says what a read did to the connection's future.
+type readState int
+
+const (
+	readMore readState = iota // the message goes on
+	readEnd                   // the message ended exactly: reusable
+	readStop                  // never read this connection again
+)
+
+// read records what one Read of c returned, follows the framing and
+// MaxBody, and returns what the caller of Read may see. c.mu is held.
+func (w *wire) read(c *teeConn, p []byte, n int, err error) (int, error, readState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != c || w.stopped || w.complete || len(w.req) == 0 {
+		// No request of this exchange is outstanding on c: whatever
+		// arrives is not its answer.
+		if n > 0 || err == nil {
+			return 0, io.EOF, readStop
+		}
+		return 0, err, readStop
+	}
+	st := readMore
 	if n > 0 {
 		w.raw = append(w.raw, p[:n]...)
 		w.last = w.now()
-		w.findHead()
-		if w.headEnd >= 0 && w.maxBody > 0 {
-			if limit := w.headEnd + int(w.maxBody); len(w.raw) > limit {
-				// Hide from net/http every byte past the cap, so neither
-				// the record nor the parser sees them.
-				n -= len(w.raw) - limit
-				w.raw = w.raw[:limit]
-				w.trunc, w.stopped, cut = "length", true, true
-				err = nil
+		if w.headEnd < 0 {
+			w.findHead()
+			if w.headEnd >= 0 {
+				w.frame = frameOf(w.raw[w.headStart:w.headEnd], w.method)
+			}
+		}
+		if w.headEnd >= 0 {
+			if end := w.frame.end(w.raw, w.headEnd); end >= 0 {
+				w.complete, st = true, readEnd
+				if extra := len(w.raw) - end; extra > 0 {
+					// Bytes past the message: hide them from net/http
+					// (which would take them for the next response)
+					// and from the record, and close the connection.
+					n -= extra
+					w.raw = w.raw[:end]
+					st, err = readStop, io.EOF
+				}
+			}
+			if w.maxBody > 0 {
+				if limit := w.headEnd + int(w.maxBody); len(w.raw) > limit {
+					// Hide from net/http every byte past the cap, so
+					// neither the record nor the parser sees them.
+					n -= len(w.raw) - limit
+					w.raw = w.raw[:limit]
+					w.trunc, w.stopped, w.complete = "length", true, false
+					st, err = readStop, nil
+					if n <= 0 {
+						n, err = 0, io.EOF
+					}
+				}
 			}
 		}
 	}
-	if err != nil && err != io.EOF && w.headEnd >= 0 && w.trunc == "" {
-		w.trunc = classify(err)
-	}
-	c := w.tcp
-	w.mu.Unlock()
-	if cut {
-		_ = c.Close()
-		if n <= 0 {
-			return 0, io.EOF
+	if err != nil {
+		if err != io.EOF && w.headEnd >= 0 && w.trunc == "" && !w.complete {
+			w.trunc = classify(err)
 		}
+		if w.headEnd < 0 && classify(err) == "time" && w.cancel != nil {
+			// Keep net/http from retrying on a fresh connection.
+			w.cancel(err)
+		}
+		if st == readStop && err == nil {
+			err = io.EOF
+		}
+		st = readStop
 	}
-	return n, err
+	return n, err, st
 }
 
 // findHead advances over complete header lines until the blank line that
@@ -462,10 +594,22 @@ func (w *wire) bodyErr(err error) {
 	w.mu.Unlock()
 }
 
-// exchange snapshots the wire into an Exchange. resp is nil when no
-// response was received; rawLen is the response's Content-Length (-1 when
+// exchange snapshots the wire into an Exchange and gives the connection
+// back (or closes it, if its message did not end cleanly). resp is nil when
+// no response was received; rawLen is the response's Content-Length (-1 when
 // unknown), used to drop bytes net/http read past the message.
 func (w *wire) exchange(req *http.Request, resp *http.Response, rawLen int64) *Exchange {
+	x := w.snapshot(req, resp, rawLen)
+	w.mu.Lock()
+	c := w.conn
+	w.mu.Unlock()
+	if c != nil {
+		c.release(w)
+	}
+	return x
+}
+
+func (w *wire) snapshot(req *http.Request, resp *http.Response, rawLen int64) *Exchange {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Record nothing more, so the Exchange can share the buffers rather
@@ -505,46 +649,295 @@ func (w *wire) exchange(req *http.Request, resp *http.Response, rawLen int64) *E
 	return x
 }
 
-// teeConn records the bytes written to and read from the connection.
-type teeConn struct {
-	net.Conn
-	w *wire
+// Framing kinds: how the end of a response body is found.
+const (
+	frameOpen    = iota // unknown, or until the server closes: never reused
+	frameNone           // no body (HEAD, 1xx, 204, 304, Content-Length: 0)
+	frameLength         // Content-Length bytes
+	frameChunked        // chunked transfer-coding
+)
+
+// Chunked scanner states.
+const (
+	chunkSize    = iota // in a chunk-size line
+	chunkData           // in chunk data
+	chunkCRLF           // at the CRLF after chunk data
+	chunkTrailer        // in the trailer section, after the last chunk
+)
+
+// framing follows a response body through the raw bytes to find where the
+// message ends, as net/http will. It must never place the end after
+// net/http's: bytes net/http reads past its end would become the next
+// response. Where the scanner cannot follow (framing net/http also rejects),
+// it gives up and the connection is not reused.
+type framing struct {
+	kind   int
+	length int64 // frameLength: body bytes
+
+	state int    // frameChunked: chunk* state
+	pos   int    // frameChunked: offset in raw scanned so far
+	left  uint64 // frameChunked: bytes left in the chunk
+	start int    // frameChunked: offset where the trailer section began
 }
 
+// frameOf reads the final head as net/http does (the same parser, so the
+// same rules for Content-Length, Transfer-Encoding and bodiless answers)
+// and says how the body is framed.
+func frameOf(head []byte, method string) framing {
+	br := headReaders.Get().(*bufio.Reader)
+	br.Reset(bytes.NewReader(head))
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	br.Reset(nil)
+	headReaders.Put(br)
+	switch {
+	case err != nil, resp.StatusCode == http.StatusSwitchingProtocols:
+		return framing{kind: frameOpen}
+	case resp.Body == http.NoBody:
+		return framing{kind: frameNone}
+	case len(resp.TransferEncoding) > 0:
+		return framing{kind: frameChunked, pos: -1}
+	case resp.ContentLength >= 0:
+		return framing{kind: frameLength, length: resp.ContentLength}
+	}
+	return framing{kind: frameOpen}
+}
+
+var headReaders = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+// end returns the offset in raw where the message ends, or -1 while it goes
+// on (or cannot be known). headEnd is where the body starts.
+func (f *framing) end(raw []byte, headEnd int) int {
+	switch f.kind {
+	case frameNone:
+		return headEnd
+	case frameLength:
+		if int64(len(raw)-headEnd) >= f.length {
+			return headEnd + int(f.length)
+		}
+		return -1
+	case frameChunked:
+		if f.pos < 0 {
+			f.pos = headEnd
+		}
+		return f.chunks(raw)
+	}
+	return -1
+}
+
+// chunks scans chunked framing the way net/http/internal's chunkedReader
+// and body.readTrailer do. Anything they reject stops the scan for good.
+func (f *framing) chunks(raw []byte) int {
+	for f.kind == frameChunked {
+		rest := raw[f.pos:]
+		switch f.state {
+		case chunkSize:
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				if len(rest) >= maxLine {
+					f.kind = frameOpen
+				}
+				return -1
+			}
+			line := rest[:i+1]
+			if cr := bytes.IndexByte(line, '\r'); cr != len(line)-2 || len(line)-2 >= maxLine {
+				f.kind = frameOpen
+				return -1
+			}
+			size, ok := chunkSizeOf(line[:len(line)-2])
+			if !ok {
+				f.kind = frameOpen
+				return -1
+			}
+			f.pos += i + 1
+			if size == 0 {
+				f.state, f.start = chunkTrailer, f.pos
+			} else {
+				f.state, f.left = chunkData, size
+			}
+		case chunkData:
+			if len(rest) == 0 {
+				return -1
+			}
+			n := uint64(len(rest))
+			if n > f.left {
+				n = f.left
+			}
+			f.pos += int(n)
+			f.left -= n
+			if f.left == 0 {
+				f.state = chunkCRLF
+			}
+		case chunkCRLF:
+			if len(rest) < 2 {
+				return -1
+			}
+			if rest[0] != '\r' || rest[1] != '\n' {
+				f.kind = frameOpen
+				return -1
+			}
+			f.pos += 2
+			f.state = chunkSize
+		case chunkTrailer:
+			// Trailer fields end at the first empty line (textproto's
+			// ReadMIMEHeader, after net/http's CRLF fast path).
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				if f.pos-f.start+len(rest) > maxTrailer {
+					f.kind = frameOpen
+				}
+				return -1
+			}
+			f.pos += i + 1
+			if i == 0 || (i == 1 && rest[0] == '\r') {
+				return f.pos
+			}
+		}
+	}
+	return -1
+}
+
+// chunkSizeOf parses a chunk-size line without its CRLF, as net/http does:
+// trailing blanks trimmed, any extension after ';' dropped, at most 16 hex
+// digits.
+func chunkSizeOf(line []byte) (uint64, bool) {
+	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+		line = line[:len(line)-1]
+	}
+	line, _, _ = bytes.Cut(line, []byte(";"))
+	if len(line) == 0 || len(line) > 16 {
+		return 0, false
+	}
+	var n uint64
+	for _, b := range line {
+		switch {
+		case '0' <= b && b <= '9':
+			b -= '0'
+		case 'a' <= b && b <= 'f':
+			b -= 'a' - 10
+		case 'A' <= b && b <= 'F':
+			b -= 'A' - 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | uint64(b)
+	}
+	return n, true
+}
+
+// teeConn records the bytes written to and read from a connection for the
+// exchange it is bound to, and keeps a connection from serving another
+// exchange unless the last one ended exactly where its framing said.
+type teeConn struct {
+	net.Conn          // what net/http reads and writes: TCP, or TLS on it
+	tcp      net.Conn // the TCP connection under it, for deadlines and cuts
+	ip       string
+
+	mu    sync.Mutex
+	w     *wire // the exchange the connection serves, nil when idle
+	clean bool  // no exchange outstanding and nothing stray read
+	dead  bool  // closed by the tee: no byte may pass any more
+}
+
+func newTeeConn(plain, tcp net.Conn) *teeConn {
+	ip := ""
+	if a, ok := tcp.RemoteAddr().(*net.TCPAddr); ok {
+		ip = a.IP.String()
+	} else if h, _, err := net.SplitHostPort(tcp.RemoteAddr().String()); err == nil {
+		ip = h
+	}
+	return &teeConn{Conn: plain, tcp: tcp, ip: ip, clean: true}
+}
+
+// kill closes the connection for good. c.mu is held.
+func (c *teeConn) kill() {
+	if !c.dead {
+		c.dead = true
+		_ = c.tcp.Close()
+	}
+}
+
+// release unbinds w, if the connection still serves it, and closes the
+// connection unless w's message ended cleanly.
+func (c *teeConn) release(w *wire) {
+	c.mu.Lock()
+	if c.w == w {
+		c.w = nil
+		if !c.clean {
+			c.kill()
+		}
+	}
+	c.mu.Unlock()
+}
+
+var errConnClosed = errors.New("crawler: connection closed by the capture (not reusable)")
+
 func (c *teeConn) Read(p []byte) (int, error) {
-	c.w.mu.Lock()
-	stopped := c.w.stopped
-	c.w.mu.Unlock()
-	if stopped {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
 		return 0, io.EOF
 	}
-	dl := time.Now().Add(readIdle)
-	if dl.After(c.w.deadline) {
-		dl = c.w.deadline
+	// An idle connection has no deadline: net/http's IdleConnTimeout
+	// closes it, and binding sets the next exchange's deadline on a read
+	// already waiting.
+	var dl time.Time
+	if c.w != nil && !c.clean {
+		dl = readDeadline(c.w.deadline)
 	}
-	_ = c.Conn.SetReadDeadline(dl)
+	_ = c.tcp.SetReadDeadline(dl)
+	c.mu.Unlock()
+
 	n, err := c.Conn.Read(p)
-	return c.w.read(p, n, err)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return 0, io.EOF
+	}
+	if c.w == nil || c.clean {
+		// Idle: a close by the server, or bytes nobody asked for.
+		c.kill()
+		if n > 0 || err == nil {
+			return 0, io.EOF
+		}
+		return 0, err
+	}
+	n, err, st := c.w.read(c, p, n, err)
+	switch st {
+	case readEnd:
+		c.clean = true
+	case readStop:
+		c.kill()
+	}
+	return n, err
 }
 
 // Write records the bytes before sending them: a fast server can answer,
 // and the exchange be snapshotted, before Conn.Write returns, and the request
 // must already be in the record then. A short write trims the record back.
 func (c *teeConn) Write(p []byte) (int, error) {
-	c.w.mu.Lock()
-	recorded := !c.w.stopped
-	before := len(c.w.req)
-	if recorded {
-		c.w.req = append(c.w.req, p...)
+	c.mu.Lock()
+	w := c.w
+	if c.dead || w == nil {
+		// Nothing is sent: net/http retries on another connection.
+		c.mu.Unlock()
+		return 0, errConnClosed
 	}
-	c.w.mu.Unlock()
+	w.mu.Lock()
+	recorded := w.conn == c && !w.stopped
+	before := len(w.req)
+	if recorded {
+		w.req = append(w.req, p...)
+	}
+	w.mu.Unlock()
+	c.mu.Unlock()
 	n, err := c.Conn.Write(p)
 	if recorded && n < len(p) {
-		c.w.mu.Lock()
-		if len(c.w.req) == before+len(p) {
-			c.w.req = c.w.req[:before+n]
+		w.mu.Lock()
+		if w.conn == c && len(w.req) == before+len(p) {
+			w.req = w.req[:before+n]
 		}
-		c.w.mu.Unlock()
+		w.mu.Unlock()
 	}
 	return n, err
 }
