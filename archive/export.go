@@ -507,7 +507,7 @@ func cdxjEntry(c *Capture, rec *warc.Record, block []byte) warc.CDXJ {
 	}
 	line := warc.CDXJ{
 		URLKey:    key,
-		Timestamp: c.Time.UTC().Format("20060102150405"),
+		Timestamp: warc.FormatTimestamp(c.Time),
 		URL:       c.URL,
 		Digest:    rec.Header.Get("WARC-Payload-Digest"),
 	}

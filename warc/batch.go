@@ -35,13 +35,16 @@ func (fw *FileWriter) Encode(b *RecordBatch, rec *Record, block []byte) error {
 	if fw.err != nil {
 		return fw.err
 	}
-	enc, err := fw.enc.encode(rec, block)
+	// Compressed straight into the batch: a record's bytes are not copied
+	// from the encoder's buffer.
+	start := len(b.data)
+	data, err := fw.enc.appendRecord(b.data, rec, block)
 	if err != nil {
 		return err
 	}
 	b.recs = append(b.recs, rec)
-	b.lens = append(b.lens, len(enc))
-	b.data = append(b.data, enc...)
+	b.lens = append(b.lens, len(data)-start)
+	b.data = data
 	return nil
 }
 

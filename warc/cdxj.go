@@ -34,23 +34,24 @@ type CDXJ struct {
 // String formats the line exactly as cdxj-indexer does:
 // `urlkey timestamp {"url": "...", "mime": "...", "status": "200", ...}`.
 func (c CDXJ) String() string {
-	var b strings.Builder
-	b.WriteString(c.URLKey)
-	b.WriteByte(' ')
-	b.WriteString(c.Timestamp)
-	b.WriteString(" {")
-	first := true
+	// One buffer sized for the usual line; an export formats one per
+	// capture.
+	b := make([]byte, 0, 160+len(c.URLKey)+len(c.URL)+len(c.Filename)+len(c.RequestBody))
+	b = append(b, c.URLKey...)
+	b = append(b, ' ')
+	b = append(b, c.Timestamp...)
+	b = append(b, " {"...)
+	n := len(b)
 	add := func(k, v string) {
 		if v == "" {
 			return
 		}
-		if !first {
-			b.WriteString(", ")
+		if len(b) > n {
+			b = append(b, ", "...)
 		}
-		first = false
-		b.WriteString(pyQuote(k))
-		b.WriteString(": ")
-		b.WriteString(pyQuote(v))
+		b = appendPyQuote(b, k)
+		b = append(b, ": "...)
+		b = appendPyQuote(b, v)
 	}
 	num := func(n int64) string {
 		if n < 0 {
@@ -68,50 +69,58 @@ func (c CDXJ) String() string {
 	add("recordDigest", c.RecordDigest)
 	add("requestBody", c.RequestBody)
 	add("method", c.Method)
-	b.WriteByte('}')
-	return b.String()
+	b = append(b, '}')
+	return string(b)
 }
 
 // pyQuote writes s as Python's json.dumps does by default: ASCII only,
 // non-ASCII as \uXXXX (surrogate pairs above the BMP).
-func pyQuote(s string) string {
+func pyQuote(s string) string { return string(appendPyQuote(nil, s)) }
+
+// appendPyQuote appends s quoted as [pyQuote] does.
+func appendPyQuote(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
-	var b strings.Builder
-	b.WriteByte('"')
+	b = append(b, '"')
+	// Printable ASCII other than the quote and backslash stands for
+	// itself, and most values are nothing else: copy those in one go.
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	for _, r := range s {
 		switch {
 		case r == '"':
-			b.WriteString(`\"`)
+			b = append(b, `\"`...)
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case r < 0x20 || (r >= 0x7f && r <= 0xffff) || r == utf8.RuneError:
 			u := uint16(r)
-			b.WriteString(`\u`)
-			b.WriteByte(hexd[u>>12])
-			b.WriteByte(hexd[u>>8&15])
-			b.WriteByte(hexd[u>>4&15])
-			b.WriteByte(hexd[u&15])
+			b = append(b, `\u`...)
+			b = append(b, hexd[u>>12], hexd[u>>8&15], hexd[u>>4&15], hexd[u&15])
 		case r > 0xffff:
 			r -= 0x10000
 			for _, u := range [2]uint16{uint16(0xd800 + r>>10), uint16(0xdc00 + r&0x3ff)} {
-				b.WriteString(`\u`)
-				b.WriteByte(hexd[u>>12])
-				b.WriteByte(hexd[u>>8&15])
-				b.WriteByte(hexd[u>>4&15])
-				b.WriteByte(hexd[u&15])
+				b = append(b, `\u`...)
+				b = append(b, hexd[u>>12], hexd[u>>8&15], hexd[u>>4&15], hexd[u&15])
 			}
 		default:
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
 // ParseCDXJ parses one CDXJ line. JSON values may be strings or numbers
@@ -247,7 +256,7 @@ func cdxjFor(rec *Record, block []byte, filename string) (CDXJ, error) {
 	}
 	c.URLKey = key
 	if d, err := rec.Date(); err == nil {
-		c.Timestamp = d.Format("20060102150405")
+		c.Timestamp = FormatTimestamp(d)
 	} else {
 		c.Timestamp = strings.Repeat("0", 14)
 	}

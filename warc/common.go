@@ -213,9 +213,11 @@ func (r *Record) TargetURI() string { return r.Header.Get("WARC-Target-URI") }
 func (r *Record) Date() (time.Time, error) { return ParseDate(r.Header.Get("WARC-Date")) }
 
 // ContentLength parses the Content-Length field; -1 when absent or invalid.
-func (r *Record) ContentLength() int64 {
-	v := strings.TrimSpace(r.Header.Get("Content-Length"))
-	n, err := strconv.ParseInt(v, 10, 64)
+func (r *Record) ContentLength() int64 { return parseLength(r.Header.Get("Content-Length")) }
+
+// parseLength parses a Content-Length value; -1 when invalid.
+func parseLength(v string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 {
 		return -1
 	}
@@ -247,7 +249,66 @@ func ParseDate(s string) (time.Time, error) {
 }
 
 // FormatDate formats t as a WARC/1.1 date with microseconds.
-func FormatDate(t time.Time) string { return t.UTC().Format(DateFormat) }
+func FormatDate(t time.Time) string {
+	var b [len(DateFormat)]byte
+	return string(appendDate(b[:0], t))
+}
+
+// appendDate appends t as [FormatDate] does. Writing the digits by hand
+// costs a fraction of time.Format, which ran three times per exported
+// capture; years time.Format writes with other than four digits go
+// through it.
+func appendDate(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, DateFormat)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	// time.Format truncates fractions; so does this.
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// FormatTimestamp formats t as the 14-digit UTC timestamp of CDXJ lines
+// and Wayback URLs (time layout "20060102150405"). It is written by hand
+// for the same reason as [FormatDate]: an export indexes every capture.
+func FormatTimestamp(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format("20060102150405")
+	}
+	hour, minute, sec := t.Clock()
+	var a [14]byte
+	b := appendDigits(a[:0], year, 4)
+	for _, v := range [...]int{int(month), day, hour, minute, sec} {
+		b = appendDigits(b, v, 2)
+	}
+	return string(b)
+}
+
+// appendDigits appends v, 0 <= v < 10^width, zero-padded to width digits.
+func appendDigits(b []byte, v, width int) []byte {
+	b = append(b, make([]byte, width)...)
+	for i := len(b) - 1; i >= len(b)-width; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
 
 // isRecordID reports whether v looks like `<scheme:...>` without whitespace.
 func isRecordID(v string) bool {

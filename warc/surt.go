@@ -25,8 +25,25 @@ var (
 		regexp.MustCompile(`(?i)^(.*/)(\([0-9a-z]{24}\)/)([^\?]+\.aspx.*)$`),
 	}
 	wwwPrefix = regexp.MustCompile(`^www\d*\.`)
-	schemeRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+\-.]*:`)
 )
+
+// hasScheme reports whether s starts with a URI scheme and its colon,
+// as `^[a-zA-Z][a-zA-Z0-9+\-.]*:` matches; the regexp cost as much as the
+// rest of SURT for a plain URL.
+func hasScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
 
 // dropTabsAndNewlines is built once: building a Replacer per call was a
 // visible share of indexing an export.
@@ -52,7 +69,7 @@ func SURT(rawurl string) (string, error) {
 	if strings.HasPrefix(s, "filedesc") {
 		return s, nil
 	}
-	if !schemeRE.MatchString(s) {
+	if !hasScheme(s) {
 		s = "http://" + s
 	}
 	// "http://https://host" seen in real crawls: keep the innermost scheme.
@@ -128,7 +145,11 @@ func SURT(rawurl string) (string, error) {
 		}
 	}
 	host = canonHost(host)
-	if scheme != "dns" {
+	// The regexps below run only when the literal text they need is
+	// there: most URLs have none, and the regexps were most of SURT's
+	// cost. path and query are printable ASCII by then (escapeOnce), so
+	// ASCII case folding is all (?i) can do to them.
+	if scheme != "dns" && strings.HasPrefix(host, "www") {
 		host = wwwPrefix.ReplaceAllString(host, "")
 	}
 
@@ -136,6 +157,9 @@ func SURT(rawurl string) (string, error) {
 		path = escapeOnce(normalizePath(unescapeRepeatedly(path)))
 		path = strings.ToLower(path)
 		for _, re := range pathSessionIDs {
+			if !strings.Contains(path, ".aspx") {
+				break
+			}
 			if m := re.FindStringSubmatch(path); m != nil {
 				path = m[1] + m[3]
 			}
@@ -147,9 +171,11 @@ func SURT(rawurl string) (string, error) {
 
 	if hasQuery && query != "" {
 		query = escapeOnce(unescapeRepeatedly(query))
-		for _, re := range querySessionIDs {
-			if m := re.FindStringSubmatch(query); m != nil {
-				query = m[1] + m[2]
+		if lq := strings.ToLower(query); strings.Contains(lq, "sessionid") || strings.Contains(lq, "sid=") || strings.Contains(lq, "cfid=") {
+			for _, re := range querySessionIDs {
+				if m := re.FindStringSubmatch(query); m != nil {
+					query = m[1] + m[2]
+				}
 			}
 		}
 		query = alphaReorderQuery(strings.ToLower(query))
@@ -197,6 +223,9 @@ func normalizePath(p string) string {
 	if p == "" {
 		return "/"
 	}
+	if isNormalPath(p) {
+		return p
+	}
 	parts := strings.Split(p, "/")[1:]
 	var kept []string
 	for _, s := range parts {
@@ -222,6 +251,25 @@ func normalizePath(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// isNormalPath reports whether normalizePath would return p unchanged:
+// it starts with a slash and has no empty (but for a trailing one), "."
+// or ".." segment.
+func isNormalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for rest := p[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "." || seg == ".." || (seg == "" && more) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
 }
 
 func unescapeOnce(s string) string {
@@ -258,6 +306,13 @@ func unescapeRepeatedly(s string) string {
 // '#', as Python's quote with the canonicaliser's safe set does.
 func escapeOnce(s string) string {
 	const hexd = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && s[i] > 0x20 && s[i] < 0x7f && s[i] != '%' && s[i] != '#' {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

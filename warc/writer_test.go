@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	iaverify "github.com/internetarchive/gowarc/cmd/warc/verify"
 	"github.com/nlnwa/gowarc/v3"
@@ -86,12 +88,11 @@ func TestWriterFields(t *testing.T) {
 		}
 	}
 	for _, s := range ss {
-		var h bytes.Buffer
-		writeHead(&h, s.rec)
-		if strings.Contains(strings.ReplaceAll(h.String(), "\r\n", ""), "\n") {
+		h := string(appendHead(nil, s.rec))
+		if strings.Contains(strings.ReplaceAll(h, "\r\n", ""), "\n") {
 			t.Errorf("%s record head has a bare LF", s.rec.Type())
 		}
-		if !strings.Contains(text, h.String()+string(s.block)+"\r\n\r\n") {
+		if !strings.Contains(text, h+string(s.block)+"\r\n\r\n") {
 			t.Errorf("%s record not framed as head, block, CRLF CRLF", s.rec.Type())
 		}
 	}
@@ -202,5 +203,32 @@ func TestIndependentValidation(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestFormatDate checks the hand-written date and timestamp formatting
+// against time.Format, which they replace for speed.
+func TestFormatDate(t *testing.T) {
+	times := []time.Time{
+		{},
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 7, 8, 9, 1000, time.FixedZone("x", -5*3600)),
+		time.Date(2024, 5, 1, 12, 0, 0, 999, time.UTC),
+		time.Unix(1<<40, 123456789),
+	}
+	rng := rand.New(rand.NewSource(1))
+	for range 10000 {
+		times = append(times, time.Unix(rng.Int63n(1<<38)-1<<37, rng.Int63n(1e9)).In(time.FixedZone("z", rng.Intn(86400)-43200)))
+	}
+	for _, tm := range times {
+		if got, want := FormatDate(tm), tm.UTC().Format(DateFormat); got != want {
+			t.Fatalf("FormatDate(%v) = %q, want %q", tm, got, want)
+		}
+		if got, want := FormatTimestamp(tm), tm.UTC().Format("20060102150405"); got != want {
+			t.Fatalf("FormatTimestamp(%v) = %q, want %q", tm, got, want)
+		}
 	}
 }
