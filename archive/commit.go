@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -267,7 +268,7 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 		if err := f.queue.Delete(queueKey(hk, it.Seq)); err != nil {
 			return err
 		}
-		if err := markSeen(f.seen, it.URL, stateDone); err != nil {
+		if err := markSeen(f.seen, it.URL, capturedBy(b.Captures, it.URL, r.run)); err != nil {
 			return err
 		}
 	}
@@ -450,21 +451,25 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 	return nil
 }
 
-// markSeen sets the state of a URL's seen record, if it has one.
-func markSeen(seen *bolt.Bucket, u, state string) error {
+// markSeen marks a URL's seen record, if it has one, done: as
+// seenCaptured when c, its capture in this commit, repeats the record.
+func markSeen(seen *bolt.Bucket, u string, c *Capture) error {
 	uk := urlKey(u)
 	v := seen.Get(uk)
-	if v == nil {
+	if v == nil || bytes.Equal(v, seenCaptured) {
 		return nil
 	}
 	var rec seenRecord
 	if err := decode(v, &rec); err != nil {
 		return err
 	}
-	if rec.State == state {
+	if c != nil && repeats(c, &rec) {
+		return seen.Put(uk, seenCaptured)
+	}
+	if rec.State == stateDone {
 		return nil
 	}
-	rec.State = state
+	rec.State = stateDone
 	nv, err := encode(&rec)
 	if err != nil {
 		return err
@@ -476,4 +481,15 @@ func markSeen(seen *bolt.Bucket, u, state string) error {
 type skipRecord struct {
 	Skip
 	Time time.Time
+}
+
+// capturedBy returns the capture of u in caps made in run (or not yet
+// given a run), or nil.
+func capturedBy(caps []*Capture, u string, run uint64) *Capture {
+	for _, c := range caps {
+		if c.URL == u && (c.Run == 0 || c.Run == run) {
+			return c
+		}
+	}
+	return nil
 }

@@ -9,74 +9,86 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// keyCompacted, in a run's frontier bucket, marks a run whose seen set was
-// compacted (compactSeen): its captured URLs are known from its captures.
+// A run's seen set is what a crawl needs while it runs: each URL once, and
+// what to resume. Once a URL is captured, its capture holds everything the
+// seen entry said (reason, parent, anchor, hops), so the entry was most of
+// what a daily re-crawl of an unchanged site added to the store. The commit
+// that stores such a capture therefore shrinks the entry to seenCaptured,
+// and when the run finishes those entries are deleted (compactSeen). Queued
+// and Why read a captured URL's entry from its capture.
+
+// seenCaptured is the value of a seen entry whose URL was captured in the
+// run with the entry's reason, parent, anchor and hops: "see the capture".
+// It is not a valueVersion value, so no reader takes it for a seenRecord.
+var seenCaptured = []byte{0}
+
+// keyCompacted, in a run's frontier bucket, marks a run whose captured
+// URLs are known from its captures, not from its seen set: set when the
+// run finishes, before its seenCaptured entries are deleted.
 var keyCompacted = []byte("compacted")
 
-// compactSeen drops, from the seen set of a run that has just finished,
-// every entry that one of the run's captures already holds: the URL
-// captured in the run with the same Reason, Parent, Anchor and Hops. The
-// seen set is what a crawl needs while it runs (each URL once, resume);
-// once the run is over, an entry per URL was most of what a daily re-crawl
-// of an unchanged site added to the store, and it repeated the captures.
-// What stays is what no capture says: URLs that failed or were queued and
-// never fetched. Queued and Why read a compacted run's captured URLs from
-// its captures.
-func compactSeen(tx *bolt.Tx, run uint64) error {
-	rb := tx.Bucket(bucketFrontier).Bucket(be64(run))
-	if rb == nil {
-		return nil
-	}
-	seen := rb.Bucket(bucketSeen)
-	if seen == nil || rb.Get(keyCompacted) != nil {
-		return nil
-	}
-	caps := capsOf(tx)
-	dec := &captureDecoder{caps: caps}
-	var drop [][]byte
-	err := seen.ForEach(func(k, v []byte) error {
-		var r seenRecord
-		if err := decode(v, &r); err != nil {
-			return err
-		}
-		if r.State != stateDone || (len(k) == maxKey && k[maxKey-65] == '#') {
-			return nil
-		}
-		c, err := capturedIn(caps, dec, string(k), run)
-		if err != nil {
-			return err
-		}
-		if c != nil && c.Reason == r.Reason && c.Parent == r.Parent && c.Anchor == r.Anchor && c.Hops == r.Hops {
-			drop = append(drop, clone(k))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("compact run %d: %w", run, err)
-	}
-	for _, k := range drop {
-		if err := seen.Delete(k); err != nil {
-			return err
-		}
-	}
-	return rb.Put(keyCompacted, []byte{1})
+// compactBatch is how many entries one transaction of compactSeen
+// deletes: a finished run's clean-up must not hold a large transaction (its
+// pages stay in memory until commit) at the end of a large crawl.
+var compactBatch = 5000
+
+// repeats reports whether c, captured in the run, says all that the seen
+// record r says.
+func repeats(c *Capture, r *seenRecord) bool {
+	return c.Reason == r.Reason && c.Parent == r.Parent && c.Anchor == r.Anchor && c.Hops == r.Hops
 }
 
-// capturedIn returns the capture of url made in run, with its heads, or
-// nil.
-func capturedIn(caps *captable, dec *captureDecoder, url string, run uint64) (*Capture, error) {
-	prefix := append([]byte(surt(url)), 0)
-	c := caps.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		lc, err := dec.decode(k, v, false)
-		if err != nil {
-			return nil, err
+// compactSeen deletes the seenCaptured entries of a finished run, a batch
+// per transaction. What stays is what no capture says: URLs that failed,
+// were skipped after being queued, or were captured under another reason
+// or parent. The first transaction marks the run compacted; a kill
+// half-way leaves entries that every reader understands.
+func (s *Store) compactSeen(ctx context.Context, run uint64) error {
+	var after []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if lc.URL == url && lc.Run == run {
-			return dec.decode(k, v, true)
+		more := false
+		err := s.update(func(tx *bolt.Tx) error {
+			rb := tx.Bucket(bucketFrontier).Bucket(be64(run))
+			if rb == nil || rb.Bucket(bucketSeen) == nil {
+				return nil
+			}
+			if err := rb.Put(keyCompacted, []byte{1}); err != nil {
+				return err
+			}
+			seen := rb.Bucket(bucketSeen)
+			c := seen.Cursor()
+			k, v := c.First()
+			if after != nil {
+				k, v = c.Seek(after)
+			}
+			// Deleting under a cursor can make its Next skip a key, so
+			// the batch's keys are collected first.
+			var drop [][]byte
+			for ; k != nil && len(drop) < compactBatch; k, v = c.Next() {
+				if bytes.Equal(v, seenCaptured) {
+					drop = append(drop, clone(k))
+				}
+			}
+			if k != nil {
+				after, more = clone(k), true
+			}
+			for _, k := range drop {
+				if err := seen.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("archive: compact run %d: %w", run, err)
+		}
+		if !more {
+			return nil
 		}
 	}
-	return nil, nil
 }
 
 // compacted reports whether run's seen set was compacted.

@@ -175,7 +175,7 @@ func (s *Store) Why(url string) ([]Decision, error) {
 			run := binary.BigEndian.Uint64(k)
 			rb := tx.Bucket(bucketFrontier).Bucket(k)
 			if b := rb.Bucket(bucketSeen); b != nil {
-				if v := b.Get(uk); v != nil {
+				if v := b.Get(uk); v != nil && !bytes.Equal(v, seenCaptured) {
 					var r seenRecord
 					if err := decode(v, &r); err != nil {
 						return err

@@ -179,8 +179,8 @@ func headerOf(head []byte) textproto.MIMEHeader {
 // how an incremental re-crawl finds the links of a page the server said was
 // not modified: the URLs the page led to last time. URLs longer than the
 // store's key limit are cut in their keys and are not listed. HostKey is
-// not set. For a finished run, whose captured URLs left the seen set
-// (compactSeen), it reads every capture of the store once.
+// not set. A run's captured URLs are read from its captures (compact.go),
+// which reads every capture of the store once.
 func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) error {
 	var items []Item
 	var done bool
@@ -193,6 +193,10 @@ func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) err
 		return b.ForEach(func(k, v []byte) error {
 			if len(k) == maxKey && k[maxKey-65] == '#' {
 				return nil // cut: the whole URL is not in the key
+			}
+			if bytes.Equal(v, seenCaptured) {
+				done = true // the entry is in the capture
+				return nil
 			}
 			var r seenRecord
 			if err := decode(v, &r); err != nil {

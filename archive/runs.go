@@ -44,12 +44,13 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (Run, error) {
 
 // UpdateRun changes run id with fn in one transaction (fn may not change
 // the ID). An error from fn aborts the change and is returned. When fn
-// marks the run finished, the run's seen set is compacted in the same
-// transaction (compactSeen).
+// marks the run finished, the run's seen set is then compacted
+// (compactSeen).
 func (s *Store) UpdateRun(ctx context.Context, id uint64, fn func(*Run) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var finished bool
 	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRuns)
 		v := b.Get(be64(id))
@@ -64,11 +65,7 @@ func (s *Store) UpdateRun(ctx context.Context, id uint64, fn func(*Run) error) e
 		if err := fn(&r); err != nil {
 			return err
 		}
-		if r.Status == RunFinished && was != RunFinished {
-			if err := compactSeen(tx, id); err != nil {
-				return err
-			}
-		}
+		finished = r.Status == RunFinished && was != RunFinished
 		r.ID = id
 		nv, err := encode(&r)
 		if err != nil {
@@ -78,6 +75,9 @@ func (s *Store) UpdateRun(ctx context.Context, id uint64, fn func(*Run) error) e
 	})
 	if err != nil {
 		return fmt.Errorf("archive: update run %d: %w", id, err)
+	}
+	if finished {
+		return s.compactSeen(context.WithoutCancel(ctx), id)
 	}
 	return nil
 }
