@@ -35,6 +35,13 @@ func (t *trimmer) trim(s *Store) {
 		return
 	}
 	t.last = now
+	dropMapped(s)
+}
+
+// dropMapped drops the pages of the store's memory map from the resident
+// set. It must run where the map cannot move: in the writer goroutine or
+// inside a write transaction (bbolt remaps only in one).
+func dropMapped(s *Store) {
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		return

@@ -6,3 +6,5 @@ package archive
 type trimmer struct{}
 
 func (t *trimmer) trim(*Store) {}
+
+func dropMapped(*Store) {}

@@ -126,6 +126,10 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	// bbolt rebuilt its free list by reading every page of the file (the
+	// list is not stored: NoFreelistSync), which left the whole file
+	// resident; nothing else uses the map yet, so it cannot move.
+	dropMapped(s)
 	// Chunks are at most 1 MiB, so a longer window buys nothing; the
 	// default 8 MiB window made each of the encoder's per-core states
 	// several MB of a crawl's live heap, which GOGC multiplies.
