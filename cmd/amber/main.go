@@ -13,12 +13,23 @@ import (
 	"syscall"
 )
 
+// softMemoryLimit is the Go runtime's soft memory limit (heap, stacks and
+// runtime structures; not the store's memory map).
+const softMemoryLimit = 64 << 20
+
 func main() {
 	// amber's live heap is small (tens of MB: the frontier and the bodies
 	// live in bbolt), so collecting it twice as often as needed only burns
-	// the CPU a crawl wants. GOGC in the environment still wins.
+	// the CPU a crawl wants. GOGC in the environment still wins. The soft
+	// limit keeps that headroom from growing the heap past what a long
+	// crawl needs: near it the collector runs as often as it must, and a
+	// larger live heap (a huge page) still gets the memory it needs.
+	// GOMEMLIMIT in the environment wins too.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
