@@ -103,15 +103,32 @@ func compacted(tx *bolt.Tx, run uint64) bool {
 }
 
 // runCaptures calls fn with every capture made in run, heads included, in
-// key order. It reads every capture, so it takes time in proportion to the
-// store.
+// key order. It reads every capture's listing part, so it takes time in
+// proportion to the store; only the run's own captures have their heads
+// decoded.
 func (s *Store) runCaptures(ctx context.Context, run uint64, fn func(*Capture) error) error {
-	return s.Captures(ctx, "", func(c *Capture) error {
-		if c.Run != run {
-			return nil
+	var out []*Capture
+	err := s.eachCapture(ctx, func(_ *bolt.Tx, caps *captable, k, v []byte) error {
+		dec := &captureDecoder{caps: caps}
+		c, err := dec.decode(k, v, false)
+		if err != nil || c.Run != run {
+			return err
 		}
-		return fn(c)
+		if c, err = dec.decode(k, v, true); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, c := range out {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sortItems sorts items by URL, the order Queued promises.
