@@ -165,9 +165,10 @@ func (c *capCursor) lastFrom(sk, id []byte) ([]byte, []byte) {
 		c.sk, c.id = sk, id
 		next := binary.BigEndian.Uint32(id) + 1
 		var pk, v []byte
-		if next == 0 {
-			pk, v = c.cc.Last()
-		} else if pk, v = c.cc.Seek(binary.BigEndian.AppendUint32(nil, next)); pk == nil {
+		if next != 0 {
+			pk, _ = c.cc.Seek(binary.BigEndian.AppendUint32(nil, next))
+		}
+		if pk == nil {
 			pk, v = c.cc.Last()
 		} else {
 			pk, v = c.cc.Prev()

@@ -477,16 +477,16 @@ const (
 
 // read records what one Read of c returned, follows the framing and
 // MaxBody, and returns what the caller of Read may see. c.mu is held.
-func (w *wire) read(c *teeConn, p []byte, n int, err error) (int, error, readState) {
+func (w *wire) read(c *teeConn, p []byte, n int, err error) (int, readState, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.conn != c || w.stopped || w.complete || len(w.req) == 0 {
 		// No request of this exchange is outstanding on c: whatever
 		// arrives is not its answer.
 		if n > 0 || err == nil {
-			return 0, io.EOF, readStop
+			return 0, readStop, io.EOF
 		}
-		return 0, err, readStop
+		return 0, readStop, err
 	}
 	st := readMore
 	if n > 0 {
@@ -538,7 +538,7 @@ func (w *wire) read(c *teeConn, p []byte, n int, err error) (int, error, readSta
 		}
 		st = readStop
 	}
-	return n, err, st
+	return n, st, err
 }
 
 // findHead advances over complete header lines until the blank line that
@@ -902,7 +902,7 @@ func (c *teeConn) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	n, err, st := c.w.read(c, p, n, err)
+	n, st, err := c.w.read(c, p, n, err)
 	switch st {
 	case readEnd:
 		c.clean = true

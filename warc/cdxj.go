@@ -73,11 +73,8 @@ func (c CDXJ) String() string {
 	return string(b)
 }
 
-// pyQuote writes s as Python's json.dumps does by default: ASCII only,
-// non-ASCII as \uXXXX (surrogate pairs above the BMP).
-func pyQuote(s string) string { return string(appendPyQuote(nil, s)) }
-
-// appendPyQuote appends s quoted as [pyQuote] does.
+// appendPyQuote appends s quoted as Python's json.dumps does by default:
+// ASCII only, non-ASCII as \uXXXX (surrogate pairs above the BMP).
 func appendPyQuote(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
