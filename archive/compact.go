@@ -51,7 +51,7 @@ func (s *Store) compactSeen(ctx context.Context, run uint64) error {
 		}
 		more := false
 		err := s.update(func(tx *bolt.Tx) error {
-			rb := tx.Bucket(bucketFrontier).Bucket(be64(run))
+			rb := runRoot(tx, run)
 			if rb == nil || rb.Bucket(bucketSeen) == nil {
 				return nil
 			}
@@ -98,7 +98,7 @@ func (s *Store) compactSeen(ctx context.Context, run uint64) error {
 
 // compacted reports whether run's seen set was compacted.
 func compacted(tx *bolt.Tx, run uint64) bool {
-	rb := tx.Bucket(bucketFrontier).Bucket(be64(run))
+	rb := runRoot(tx, run)
 	return rb != nil && rb.Get(keyCompacted) != nil
 }
 

@@ -10,10 +10,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// runRoot returns a run's bucket in the frontier, or nil if the run never
+// committed frontier changes.
+func runRoot(tx *bolt.Tx, run uint64) *bolt.Bucket {
+	return tx.Bucket(bucketFrontier).Bucket(be64(run))
+}
+
 // runBucket returns a run's nested frontier bucket name, or nil if the run
 // never committed frontier changes.
 func runBucket(tx *bolt.Tx, run uint64, name []byte) *bolt.Bucket {
-	rb := tx.Bucket(bucketFrontier).Bucket(be64(run))
+	rb := runRoot(tx, run)
 	if rb == nil {
 		return nil
 	}

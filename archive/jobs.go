@@ -183,9 +183,9 @@ func headerOf(head []byte) textproto.MIMEHeader {
 // which reads every capture of the store once.
 func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) error {
 	var items []Item
-	var done bool
+	var fromCaptures bool // some captured URLs are known only from their captures
 	err := s.view(func(tx *bolt.Tx) error {
-		done = compacted(tx, run)
+		fromCaptures = compacted(tx, run)
 		b := runBucket(tx, run, bucketSeen)
 		if b == nil {
 			return nil
@@ -195,7 +195,7 @@ func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) err
 				return nil // cut: the whole URL is not in the key
 			}
 			if bytes.Equal(v, seenCaptured) {
-				done = true // the entry is in the capture
+				fromCaptures = true
 				return nil
 			}
 			var r seenRecord
@@ -210,7 +210,7 @@ func (s *Store) Queued(ctx context.Context, run uint64, fn func(Item) error) err
 	if err != nil {
 		return err
 	}
-	if done {
+	if fromCaptures {
 		kept := make(map[string]bool, len(items))
 		for _, it := range items {
 			kept[it.URL] = true
