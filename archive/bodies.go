@@ -121,51 +121,57 @@ func (s *Store) appendBody(ctx context.Context, dst []byte, c *Capture) ([]byte,
 	if err != nil {
 		return dst, err
 	}
-	var chunks [][]byte
-	var bi bodyInfo
-	err = s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketBodyInfo).Get(sum)
-		if v == nil {
-			return fmt.Errorf("archive: body %s of %s: %w", c.BodyDigest, c.URL, ErrNotFound)
-		}
-		if bi, err = decodeBodyInfo(v); err != nil {
-			return err
-		}
-		b := tx.Bucket(bucketBodies)
-		for i := range bi.Chunks {
-			v := b.Get(chunkKey(sum, i))
-			if v == nil {
-				return fmt.Errorf("archive: body %s chunk %d: %w: missing", c.BodyDigest, i, ErrCorrupt)
-			}
-			// Decompress straight out of the mmap: DecodeAll copies.
-			chunks = append(chunks, v)
-		}
-		start := len(dst)
-		dst = slices.Grow(dst, int(bi.RawLen))
-		for i, z := range chunks {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			// zstd decodes straight into an empty destination but into a
-			// scratch block, then copies, when it already holds bytes: hand
-			// it the empty tail and keep what lands there in place.
-			tail := dst[len(dst):]
-			out, err := s.dec.DecodeAll(z, tail)
-			if err != nil {
-				return fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
-			}
-			if len(out) > 0 && cap(tail) > 0 && &out[0] == &tail[:1][0] {
-				dst = dst[:len(dst)+len(out)]
-			} else {
-				dst = append(dst, out...)
-			}
-		}
-		if int64(len(dst)-start) != bi.RawLen {
-			return fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(dst)-start, bi.RawLen)
-		}
-		return nil
+	err = s.view(func(tx *bolt.Tx) (err error) {
+		dst, err = s.appendBodyTx(ctx, tx, dst, c, sum)
+		return err
 	})
 	return dst, err
+}
+
+// appendBodyTx is appendBody inside tx; sum is the body's address.
+func (s *Store) appendBodyTx(ctx context.Context, tx *bolt.Tx, dst []byte, c *Capture, sum []byte) ([]byte, error) {
+	v := tx.Bucket(bucketBodyInfo).Get(sum)
+	if v == nil {
+		return dst, fmt.Errorf("archive: body %s of %s: %w", c.BodyDigest, c.URL, ErrNotFound)
+	}
+	bi, err := decodeBodyInfo(v)
+	if err != nil {
+		return dst, err
+	}
+	var chunks [][]byte
+	b := tx.Bucket(bucketBodies)
+	for i := range bi.Chunks {
+		v := b.Get(chunkKey(sum, i))
+		if v == nil {
+			return dst, fmt.Errorf("archive: body %s chunk %d: %w: missing", c.BodyDigest, i, ErrCorrupt)
+		}
+		// Decompress straight out of the mmap: DecodeAll copies.
+		chunks = append(chunks, v)
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, int(bi.RawLen))
+	for i, z := range chunks {
+		if err := ctx.Err(); err != nil {
+			return dst[:start], err
+		}
+		// zstd decodes straight into an empty destination but into a
+		// scratch block, then copies, when it already holds bytes: hand
+		// it the empty tail and keep what lands there in place.
+		tail := dst[len(dst):]
+		out, err := s.dec.DecodeAll(z, tail)
+		if err != nil {
+			return dst[:start], fmt.Errorf("archive: body %s chunk %d: %w: %v", c.BodyDigest, i, ErrCorrupt, err)
+		}
+		if len(out) > 0 && cap(tail) > 0 && &out[0] == &tail[:1][0] {
+			dst = dst[:len(dst)+len(out)]
+		} else {
+			dst = append(dst, out...)
+		}
+	}
+	if int64(len(dst)-start) != bi.RawLen {
+		return dst[:start], fmt.Errorf("archive: body %s: %w: %d bytes, expected %d", c.BodyDigest, ErrCorrupt, len(dst)-start, bi.RawLen)
+	}
+	return dst, nil
 }
 
 // OpenBody streams the raw body of c, reading and decompressing one chunk

@@ -193,7 +193,7 @@ func schemaOf(t *testing.T, path string) (schema uint32, oldBucket bool) {
 	return schema, oldBucket
 }
 
-// checkUpgraded opens path and checks it holds exactly want, in schema 4,
+// checkUpgraded opens path and checks it holds exactly want, in the current schema,
 // and passes Verify.
 func checkUpgraded(t *testing.T, path string, opts Options, want []*Capture) {
 	t.Helper()
@@ -233,7 +233,8 @@ func TestUpgradeSchema3(t *testing.T) {
 }
 
 // TestUpgradeInterrupted stops an upgrade after its first transaction, as
-// a kill would: the file already refuses an older amber (schema 4), and
+// a kill would: the file already refuses an older amber (the current
+// schema), and
 // the next Open finishes the move without losing a record.
 func TestUpgradeInterrupted(t *testing.T) {
 	path, want := upgradeFixture(t)
@@ -260,8 +261,8 @@ func TestUpgradeInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, old := schemaOf(t, path); n != 4 || !old {
-		t.Fatalf("half-way: schema %d, old bucket %v; want 4 and the old bucket", n, old)
+	if n, old := schemaOf(t, path); n != schemaVersion || !old {
+		t.Fatalf("half-way: schema %d, old bucket %v; want %d and the old bucket", n, old, schemaVersion)
 	}
 	checkUpgraded(t, path, Options{}, want)
 }

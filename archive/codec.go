@@ -84,12 +84,14 @@ type seenRecord struct {
 //	  uvarint flags: 1 Conditional, 2 RevisitOf set, 4 empty body,
 //	    bits 3-5 (flags>>3&7) url code, 64 Location set,
 //	    128 Time is not the key time, 256 Duration < 0,
-//	    512 Method is not GET, 1024 Truncated set; no other bit
+//	    512 Method is not GET, 1024 Truncated set,
+//	    2048 BlockDigest set (since schema 5); no other bit
 //	  uvarint status: 0 then varint Status, or i+1 for listStatus[i]
 //	  [varint Time - key time (ns)]          if 128
 //	  uvarint |Duration|, uvarint Run, varint Depth
 //	  [uvarint BodyLen, digest BodyDigest,   unless 4, which stands for
 //	   digest PayloadDigest]                 0, sha256Empty and sha1Empty
+//	  [digest BlockDigest]                   if 2048
 //	  [uvarint n, bytes s]                   if 2: RevisitOf is the first
 //	                                         n bytes of the key then s
 //	  [code Method]                          if 512, else "GET"
@@ -368,7 +370,8 @@ const (
 	flagNegDuration = 1 << 8
 	flagMethod      = 1 << 9 // Method is not GET
 	flagTruncated   = 1 << 10
-	flagsKnown      = 1<<11 - 1
+	flagBlock       = 1 << 11 // BlockDigest set (schema 5)
+	flagsKnown      = 1<<12 - 1
 )
 
 // listStatus are the status codes a version 3 listing writes in one byte,
@@ -432,6 +435,9 @@ func encodeCapture(c *Capture, heads []byte) ([]byte, error) {
 	if c.Truncated != "" {
 		flags |= flagTruncated
 	}
+	if c.BlockDigest != "" {
+		flags |= flagBlock
+	}
 	dur := uint64(c.Duration)
 	if c.Duration < 0 {
 		flags |= flagNegDuration
@@ -455,6 +461,9 @@ func encodeCapture(c *Capture, heads []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(c.BodyLen))
 		b = appendDigest(b, c.BodyDigest, "sha256:", sha256Empty, 32)
 		b = appendDigest(b, c.PayloadDigest, "sha1:", sha1Empty, 20)
+	}
+	if flags&flagBlock != 0 {
+		b = appendDigest(b, c.BlockDigest, "sha1:", sha1Empty, 20)
 	}
 	if flags&flagRevisit != 0 {
 		n := 0
@@ -604,6 +613,9 @@ func readListingV3(r *reader, c *Capture) listingV3 {
 		c.BodyLen = int64(r.uvarint())
 		c.BodyDigest = r.digest("sha256:", sha256Empty, 32)
 		c.PayloadDigest = r.digest("sha1:", sha1Empty, 20)
+	}
+	if flags&flagBlock != 0 {
+		c.BlockDigest = r.digest("sha1:", sha1Empty, 20)
 	}
 	if flags&flagRevisit != 0 {
 		l.revShared = r.uvarint()

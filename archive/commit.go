@@ -21,6 +21,7 @@ type commitReq struct {
 	b      Batch
 	bodies []preparedBody // one per capture, in order
 	pdigs  []string       // payload digest per capture
+	bdigs  []string       // block digest per capture; "" without a body
 	plens  []int          // entity body length per capture
 	heads  [][]byte       // encodeHeads per capture
 
@@ -88,6 +89,10 @@ func (s *Store) prepare(req *commitReq) error {
 			return err
 		}
 		d, n := payloadDigest(c.ResponseHead, c.Body)
+		bd := ""
+		if len(c.Body) > 0 {
+			bd = blockDigest(c.ResponseHead, c.Body)
+		}
 		h, err := s.headsFor(c)
 		if err != nil {
 			return err
@@ -95,6 +100,7 @@ func (s *Store) prepare(req *commitReq) error {
 		req.heads = append(req.heads, h)
 		req.bodies = append(req.bodies, p)
 		req.pdigs = append(req.pdigs, d)
+		req.bdigs = append(req.bdigs, bd)
 		req.plens = append(req.plens, n)
 	}
 	return nil
@@ -386,6 +392,7 @@ func (s *Store) apply(st *txState, r *commitReq) error {
 		c.BodyDigest = "sha256:" + hex.EncodeToString(p.sum[:])
 		c.BodyLen = p.rawLen
 		c.PayloadDigest = r.pdigs[i]
+		c.BlockDigest = r.bdigs[i]
 		c.RevisitOf = nil
 
 		sk := surt(c.URL)

@@ -13,6 +13,15 @@ import (
 // payloadDigest returns "sha1:" + base32 of the entity body: transfer-coding
 // removed, content-coding kept (the WARC convention), and the entity body's
 // length. To be replaced by the warc package's implementation.
+// blockDigest is the WARC-Block-Digest of a response record whose block is
+// head then body.
+func blockDigest(head, body []byte) string {
+	h := sha1.New()
+	h.Write(head)
+	h.Write(body)
+	return "sha1:" + base32.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
 func payloadDigest(head, body []byte) (digest string, n int) {
 	payload := body
 	if isChunked(head) {

@@ -366,6 +366,7 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 
 	var rec *warc.Record
 	var block []byte
+	blockDigest := ""
 	switch orig := ex.original(c); {
 	case c.Conditional && c.Status == 304:
 		rv := warc.Revisit{Profile: warc.ProfileServerNotModified}
@@ -405,6 +406,11 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 			// The payload is exactly the stored body, whose digest the
 			// store computed: spare the writer a second pass.
 			rec.Header.Add("WARC-Payload-Digest", c.PayloadDigest)
+			// So is the block, head then body, digested when it was
+			// received (added below, where the writer would put it). A
+			// store damaged since then shows as a digest mismatch in the
+			// export, not as a new digest of the damaged bytes.
+			blockDigest = c.BlockDigest
 		}
 	}
 	rec.Header.Add("WARC-Record-ID", respID)
@@ -415,6 +421,9 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 	if len(c.Request) > 0 {
 		reqID = recordID(c, "request")
 		rec.Header.Add("WARC-Concurrent-To", reqID)
+	}
+	if blockDigest != "" {
+		rec.Header.Add("WARC-Block-Digest", blockDigest)
 	}
 	if err := ex.encode(rec, block); err != nil {
 		return err

@@ -23,10 +23,12 @@ import (
 // of heads; see codec.go).
 // 4: capture records are keyed by a URL id and time, the SURT stored once
 // (captable.go); Open moves a schema 3 file's records (migrate.go).
+// 5: capture records may hold the response's block digest (flag 2048 of
+// a version 3 listing); nothing moves.
 // Opening an older file upgrades it (its older records are still read), so
 // that an older amber refuses it instead of failing on the records it
 // cannot read.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // Bucket names. The frontier bucket holds one nested bucket per run, itself
 // holding the run's seen, queue, skips and failures buckets.

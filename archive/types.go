@@ -71,7 +71,14 @@ type Capture struct {
 	BodyDigest    string // "sha256:" + hex of Body: the content address
 	BodyLen       int64  // len(Body)
 	PayloadDigest string // "sha1:" + base32 over the entity body, transfer-coding removed, content-coding kept
-	RevisitOf     []byte // key of the earlier capture with the same payload, if any
+	// BlockDigest is "sha1:" + base32 over ResponseHead then Body, as
+	// received: the response record's WARC-Block-Digest, computed when the
+	// exchange is committed, so that an export states the digest of the
+	// bytes that crossed the wire and does not hash them again. Set for
+	// captures with a body; "" for the others (and for captures stored
+	// before schema 5), whose digest the export computes.
+	BlockDigest string
+	RevisitOf   []byte // key of the earlier capture with the same payload, if any
 }
 
 // Item is one URL in a run's frontier: queued, then fetched or failed.

@@ -81,6 +81,7 @@ type VerifyStats struct {
 	Bodies         int64
 	Chunks         int64
 	PayloadDigests int64
+	BlockDigests   int64 // captures whose head and body were checked against the block digest stored with them
 	Problems       int64
 }
 
@@ -88,7 +89,9 @@ type VerifyStats struct {
 // going on after each: bbolt's own page consistency; every body's chunks
 // decompress, add up to its length and hash to its address; every capture's
 // body exists with the capture's length and its RevisitOf capture exists;
-// every pdig entry points at an existing capture. It reads in short
+// a capture's head and body hash to the block digest stored with it (a
+// change since the exchange was received); every pdig entry points at an
+// existing capture. It reads in short
 // transactions, so it can run next to a crawl in the same process.
 func (s *Store) Verify(ctx context.Context, report func(problem string)) (VerifyStats, error) {
 	var vs VerifyStats
@@ -155,6 +158,7 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 
 	// Captures.
 	var stored int
+	var buf []byte // a capture's head and body, reused
 	_ = s.view(func(tx *bolt.Tx) error { stored = capsOf(tx).Len(); return nil })
 	err = s.eachCapture(ctx, func(tx *bolt.Tx, caps *captable, k, v []byte) error {
 		vs.Captures++
@@ -173,6 +177,15 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 			problem("capture %s at %s: body %s missing", c.URL, c.Time, c.BodyDigest)
 		} else if bi, err := decodeBodyInfo(bv); err == nil && bi.RawLen != c.BodyLen {
 			problem("capture %s at %s: body is %d bytes, capture says %d", c.URL, c.Time, bi.RawLen, c.BodyLen)
+		} else if c.BlockDigest != "" {
+			// A body that does not decode is named by the bodies pass.
+			if block, err := s.appendBodyTx(ctx, tx, append(buf[:0], c.ResponseHead...), c, sum); err == nil {
+				buf = block
+				vs.BlockDigests++
+				if d := blockDigest(c.ResponseHead, block[len(c.ResponseHead):]); d != c.BlockDigest {
+					problem("capture %s at %s: response head and body hash to %s, but %s when received", c.URL, c.Time, d, c.BlockDigest)
+				}
+			}
 		}
 		if c.RevisitOf != nil && caps.Get(c.RevisitOf) == nil {
 			problem("capture %s at %s: revisit of missing capture %q", c.URL, c.Time, c.RevisitOf)

@@ -28,8 +28,8 @@ func TestVerify(t *testing.T) {
 	if len(problems) != 0 || vs.Problems != 0 {
 		t.Fatalf("a fresh store has problems: %q", problems)
 	}
-	if vs.Captures != 3 || vs.Bodies != 2 || vs.Chunks != 4 || vs.PayloadDigests != 2 {
-		t.Errorf("checked %+v; want 3 captures, 2 bodies, 4 chunks, 2 payload digests", vs)
+	if vs.Captures != 3 || vs.Bodies != 2 || vs.Chunks != 4 || vs.PayloadDigests != 2 || vs.BlockDigests != 3 {
+		t.Errorf("checked %+v; want 3 captures, 2 bodies, 4 chunks, 2 payload digests, 3 block digests", vs)
 	}
 
 	st, err := s.Stats()

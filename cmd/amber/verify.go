@@ -80,8 +80,8 @@ func verifyStore(cmd *cobra.Command, db string, stdout io.Writer) error {
 	if vs.Problems == 1 {
 		problems = "1 problem"
 	}
-	fmt.Fprintf(stdout, "%s: %d captures, %d bodies (%d chunks), %d payload digests checked; %s\n",
-		db, vs.Captures, vs.Bodies, vs.Chunks, vs.PayloadDigests, problems)
+	fmt.Fprintf(stdout, "%s: %d captures (%d against their block digests), %d bodies (%d chunks), %d payload digests checked; %s\n",
+		db, vs.Captures, vs.BlockDigests, vs.Bodies, vs.Chunks, vs.PayloadDigests, problems)
 	if vs.Problems > 0 {
 		return exitCodeError{exitError}
 	}
