@@ -201,7 +201,10 @@ func (c *Crawler) Transport() *Transport { return c.tr }
 // page is what colly's callbacks learn about one fetched page; it travels in
 // the colly.Context of the request.
 type page struct {
-	links  []Link
+	// parse finds the response's links; nil when it is neither HTML nor
+	// CSS. The scheduler calls it after it has let the host go, so that
+	// parsing one page overlaps the host's next request.
+	parse  func() []Link
 	headAt time.Time // when the response head arrived; zero if none did
 }
 
@@ -240,17 +243,23 @@ func (c *Crawler) newCollector() *colly.Collector {
 			return
 		}
 		ct := strings.ToLower(r.Headers.Get("Content-Type"))
-		if isHTML(ct, r.Body) {
+		base, body := r.Request.URL, r.Body
+		if isHTML(ct, body) {
 			// Link extraction is a pure function (ExtractLinks), so it can
 			// be fuzzed and tested without a fetch.
-			p.links = append(p.links, ExtractLinks(r.Request.URL, r.Body, sel)...)
+			p.parse = func() []Link { return ExtractLinks(base, body, sel) }
 			return
 		}
 		if !strings.Contains(ct, "text/css") {
 			return
 		}
-		for _, u := range CSSLinks(r.Body) {
-			p.links = append(p.links, Link{URL: r.Request.AbsoluteURL(u), Kind: CSSURL, Attr: "css@url"})
+		req := r.Request
+		p.parse = func() []Link {
+			var links []Link
+			for _, u := range CSSLinks(body) {
+				links = append(links, Link{URL: req.AbsoluteURL(u), Kind: CSSURL, Attr: "css@url"})
+			}
+			return links
 		}
 	})
 	return col
@@ -374,10 +383,11 @@ func (c *Crawler) count(b *archive.Batch) {
 	c.skipped.Add(int64(len(b.Skipped)))
 }
 
-// fetch performs one GET through colly and returns the exchange, the
-// links colly's callbacks found in it, and when the response head arrived
-// (zero when no response did).
-func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, []Link, time.Time, error) {
+// fetch performs one GET through colly and returns the exchange, a
+// function that finds its links (nil when it has none to find; the
+// scheduler calls it after letting the host go), and when the response
+// head arrived (zero when no response did).
+func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, func() []Link, time.Time, error) {
 	id := strconv.FormatUint(c.idSeq.Add(1), 10)
 	hdr := http.Header{}
 	hdr.Set("User-Agent", c.cfg.UserAgent)
@@ -407,7 +417,7 @@ func (c *Crawler) fetch(ctx context.Context, it archive.Item) (*Exchange, []Link
 	if ex.Err != nil {
 		return ex, nil, p.headAt, ex.Err
 	}
-	return ex, p.links, p.headAt, nil
+	return ex, p.parse, p.headAt, nil
 }
 
 // fetchRaw performs one GET outside colly (robots.txt) and returns the

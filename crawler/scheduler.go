@@ -65,6 +65,9 @@ type task struct {
 	// async is set when the task's commit was handed to a goroutine: that
 	// goroutine, not the worker, ends the task's count in s.inflight.
 	async bool
+	// hostFree is set once the task no longer counts against its host's
+	// PerHost (see releaseHost).
+	hostFree bool
 }
 
 // scheduler hands work to the crawler's workers so that each host sees at
@@ -354,7 +357,9 @@ func (s *scheduler) loop(ctx context.Context) error {
 				}
 				err = s.handle(work, t)
 				s.mu.Lock()
-				t.h.inflight--
+				if !t.hostFree {
+					t.h.inflight--
+				}
 				if !t.async {
 					s.inflight--
 				}
@@ -681,6 +686,9 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 		}
 	}
 
+	// The response is read and any pause it asked for is set: the host
+	// may take its next request while this page is parsed and stored.
+	s.releaseHost(t)
 	cp := captureOf(ex, it, s.run)
 	b := archive.Batch{Done: []archive.Item{it}, Captures: []*archive.Capture{cp}, Counted: counted}
 	if ex.Status >= 300 && ex.Status < 400 {
@@ -689,9 +697,27 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 		}
 	}
 	if ex.Status >= 200 && ex.Status < 300 {
-		s.expand(&b, cp, it, u, links)
+		var found []Link
+		if links != nil {
+			found = links()
+		}
+		s.expand(&b, cp, it, u, found)
 	}
 	return s.commitLater(ctx, t, b)
+}
+
+// releaseHost ends t's count against its host's PerHost: politeness
+// limits requests in flight, and parsing a page already read, or storing
+// it, is not a request. With --per-host 1 the host's next request then
+// overlaps this page's link extraction instead of waiting for it.
+func (s *scheduler) releaseHost(t *task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.hostFree {
+		t.hostFree = true
+		t.h.inflight--
+		s.signal()
+	}
 }
 
 // commitLater commits b in its own goroutine and ends t there: the host
