@@ -210,7 +210,11 @@ type page struct {
 
 const pageKey = "amber.page"
 
-// newCollector sets colly up as a pure fetch-and-parse engine: amber's own
+// extractLinks is ExtractLinks; tests replace it to hold a parse.
+var extractLinks = ExtractLinks
+
+// newCollector sets colly up as a pure fetch engine (the scheduler parses
+// what it fetched, after letting the host go): amber's own
 // frontier decides what to fetch and when, so colly's visited set, robots
 // handling, redirects, body cap and limit rules are all switched off.
 func (c *Crawler) newCollector() *colly.Collector {
@@ -247,7 +251,7 @@ func (c *Crawler) newCollector() *colly.Collector {
 		if isHTML(ct, body) {
 			// Link extraction is a pure function (ExtractLinks), so it can
 			// be fuzzed and tested without a fetch.
-			p.parse = func() []Link { return ExtractLinks(base, body, sel) }
+			p.parse = func() []Link { return extractLinks(base, body, sel) }
 			return
 		}
 		if !strings.Contains(ct, "text/css") {

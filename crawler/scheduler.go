@@ -686,8 +686,9 @@ func (s *scheduler) handleItem(ctx context.Context, t *task) error {
 		}
 	}
 
-	// The response is read and any pause it asked for is set: the host
-	// may take its next request while this page is parsed and stored.
+	// The response is read, and a 429 or 503 to retry has set the host's
+	// pause: the host may take its next request while this page is parsed
+	// and stored.
 	s.releaseHost(t)
 	cp := captureOf(ex, it, s.run)
 	b := archive.Batch{Done: []archive.Item{it}, Captures: []*archive.Capture{cp}, Counted: counted}
