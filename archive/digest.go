@@ -10,9 +10,6 @@ import (
 	"strings"
 )
 
-// payloadDigest returns "sha1:" + base32 of the entity body: transfer-coding
-// removed, content-coding kept (the WARC convention), and the entity body's
-// length. To be replaced by the warc package's implementation.
 // blockDigest is the WARC-Block-Digest of a response record whose block is
 // head then body.
 func blockDigest(head, body []byte) string {
@@ -22,6 +19,9 @@ func blockDigest(head, body []byte) string {
 	return "sha1:" + base32.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
+// payloadDigest returns "sha1:" + base32 of the entity body: transfer-coding
+// removed, content-coding kept (the WARC convention), and the entity body's
+// length. To be replaced by the warc package's implementation.
 func payloadDigest(head, body []byte) (digest string, n int) {
 	payload := body
 	if isChunked(head) {

@@ -13,7 +13,7 @@
 //
 // # Layout
 //
-// Top-level buckets (schema version 4, in meta):
+// Top-level buckets (schema version 5, in meta):
 //
 //	meta      "schema" -> be32 version. Open refuses a newer version.
 //	runs      be64(run ID) -> Run

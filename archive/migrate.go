@@ -20,7 +20,7 @@ func needsUpgrade(tx *bolt.Tx) bool {
 
 // upgrade moves the capture records of a schema 3 file to schema 4's short
 // keys (captable.go), migrateBatch records per transaction. The first
-// transaction already marks the file schema 4, so an older amber refuses
+// transaction already marks the file with the current schema, so an older amber refuses
 // it instead of seeing part of its captures; the old bucket's presence is
 // what says the move is not finished, so a kill at any point leaves a file
 // that the next Open finishes upgrading. Records are moved as they are:

@@ -72,7 +72,8 @@ type Capture struct {
 	BodyLen       int64  // len(Body)
 	PayloadDigest string // "sha1:" + base32 over the entity body, transfer-coding removed, content-coding kept
 	// BlockDigest is "sha1:" + base32 over ResponseHead then Body, as
-	// received (or as read from an imported WARC): the response record's
+	// received (for an imported capture, as stored: an imported revisit's
+	// Body is its original's, dechunked when that was): the response record's
 	// WARC-Block-Digest, computed when the exchange is committed, so that
 	// an export states the digest of the bytes that crossed the wire and
 	// does not hash them again. Set for captures with a body; "" for the

@@ -91,8 +91,9 @@ type VerifyStats struct {
 // body exists with the capture's length and its RevisitOf capture exists;
 // a capture's head and body hash to the block digest stored with it (a
 // change since the exchange was received); every pdig entry points at an
-// existing capture. It reads in short
-// transactions, so it can run next to a crawl in the same process.
+// existing capture. It reads in transactions of a few hundred records each
+// (decoding their bodies for the block digests), so it can run next to a
+// crawl in the same process.
 func (s *Store) Verify(ctx context.Context, report func(problem string)) (VerifyStats, error) {
 	var vs VerifyStats
 	problem := func(format string, args ...any) {
@@ -158,7 +159,7 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 
 	// Captures.
 	var stored int
-	var buf []byte // a capture's head and body, reused
+	var body, bodyOf []byte // the last body decoded, and its address
 	_ = s.view(func(tx *bolt.Tx) error { stored = capsOf(tx).Len(); return nil })
 	err = s.eachCapture(ctx, func(tx *bolt.Tx, caps *captable, k, v []byte) error {
 		vs.Captures++
@@ -178,11 +179,18 @@ func (s *Store) Verify(ctx context.Context, report func(problem string)) (Verify
 		} else if bi, err := decodeBodyInfo(bv); err == nil && bi.RawLen != c.BodyLen {
 			problem("capture %s at %s: body is %d bytes, capture says %d", c.URL, c.Time, bi.RawLen, c.BodyLen)
 		} else if c.BlockDigest != "" {
+			// Captures of a URL sit together and often share a body:
+			// decode it once for them.
+			if !bytes.Equal(sum, bodyOf) {
+				bodyOf = nil
+				if body, err = s.appendBodyTx(ctx, tx, body[:0], c, sum); err == nil {
+					bodyOf = append(bodyOf[:0:0], sum...)
+				}
+			}
 			// A body that does not decode is named by the bodies pass.
-			if block, err := s.appendBodyTx(ctx, tx, append(buf[:0], c.ResponseHead...), c, sum); err == nil {
-				buf = block
+			if bodyOf != nil {
 				vs.BlockDigests++
-				if d := blockDigest(c.ResponseHead, block[len(c.ResponseHead):]); d != c.BlockDigest {
+				if d := blockDigest(c.ResponseHead, body); d != c.BlockDigest {
 					problem("capture %s at %s: response head and body hash to %s, but %s when received", c.URL, c.Time, d, c.BlockDigest)
 				}
 			}

@@ -303,8 +303,8 @@ func sampleMem(pid int) func() memPeaks {
 }
 
 // selfCPU is the user+system CPU time of this process so far: the
-// fixture's share of the machine while amber crawls it, since nothing
-// else runs in the test process then.
+// fixture's share of the machine while amber crawls it, since little else
+// runs in the test process then (the /proc sampler of sampleMem).
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
