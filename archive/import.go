@@ -65,7 +65,7 @@ type ImportResult struct {
 	FailedFiles int    // files that could not be read at all
 	Records     int64  // records read
 	Stored      int64  // captures stored
-	Duplicates  int64  // records imported before
+	Duplicates  int64  // records imported before, or exported from this store's own captures
 	Skipped     int64  // records not imported (resource, no HTTP, ...)
 	Defects     int64  // defects reported
 	Bytes       int64  // response bytes stored
@@ -546,6 +546,14 @@ func (im *importer) add(ctx context.Context, ev ImportEvent, c *Capture) error {
 		im.report(ev)
 		return nil
 	}
+	if here, err := im.s.exportedHere(c); err != nil {
+		return commitError{err}
+	} else if here {
+		im.res.Duplicates++
+		ev.Action, ev.Why = ImportDuplicate, "this store holds it: amber exported this record ("+c.WARCRecordID+") from one of its captures"
+		im.report(ev)
+		return nil
+	}
 	im.pending[k] = true
 	ev.Action = ImportStored
 	im.batch = append(im.batch, c)
@@ -592,6 +600,31 @@ func putImported(tx *bolt.Tx, c *Capture, key []byte) error {
 		return nil
 	}
 	return b.Put(k, key)
+}
+
+// exportedHere reports whether c's record was written by amber's export
+// from a capture this store holds: the export derives each record's ID
+// from its capture's key and body (recordID), and remembers nothing, so
+// without this an export imported back into the store it came from would
+// store every capture again, a nanosecond after the original.
+func (s *Store) exportedHere(c *Capture) (bool, error) {
+	// recordID makes version 5 UUIDs: skip the lookup for other tools'
+	// records (warcio, Heritrix and wget write version 4).
+	const prefix = "<urn:uuid:"
+	id := c.WARCRecordID
+	if len(id) != len(prefix)+36+1 || !strings.HasPrefix(id, prefix) || id[len(prefix)+14] != '5' {
+		return false, nil
+	}
+	caps, err := s.CaptureIndex(c.URL)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range caps {
+		if recordID(o, "response") == id {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // wasImported reports whether the record was imported before.

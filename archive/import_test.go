@@ -173,6 +173,44 @@ func evLines(es []archive.ImportEvent) string {
 	return b.String()
 }
 
+// TestImportOwnExport imports an export back into the store it came from:
+// every capture record is a duplicate, nothing is stored twice; the same
+// files into another store are all stored.
+func TestImportOwnExport(t *testing.T) {
+	src, _ := crawlFixture(t, 12, false)
+	ctx := context.Background()
+	ex, err := src.Export(ctx, archive.ExportOptions{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(s *archive.Store) int {
+		n := 0
+		if err := s.Captures(ctx, "", func(*archive.Capture) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count(src)
+	var stored []archive.ImportEvent
+	res, err := src.Import(ctx, ex.Files, func(e archive.ImportEvent) {
+		if e.Action == archive.ImportStored {
+			stored = append(stored, e)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stored != 0 || res.Duplicates != ex.Captures || count(src) != before {
+		t.Fatalf("own export imported: %d stored, %d duplicates of %d captures, %d captures now, %d before:\n%s",
+			res.Stored, res.Duplicates, ex.Captures, count(src), before, evLines(stored))
+	}
+	dst := newTestStore(t)
+	res, err = dst.Import(ctx, ex.Files, nil)
+	if err != nil || res.Stored != ex.Captures || res.Duplicates != 0 {
+		t.Fatalf("into another store: %v, %d stored, %d duplicates, want %d stored", err, res.Stored, res.Duplicates, ex.Captures)
+	}
+}
+
 // TestImportRoundTrip exports a crawl of the fixture, imports the export
 // into a new store, and checks every capture came back byte for byte with
 // its metadata, revisits resolved; the re-export validates.

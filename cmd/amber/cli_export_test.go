@@ -114,7 +114,7 @@ func TestExportVerifyImportCLI(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runAmber(t, append([]string{"import", "--db", db2}, files[1:]...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "run 2: 0 captures imported") || !strings.Contains(r.stdout, m[1]+" already imported") {
+	if r.code != 0 || !strings.Contains(r.stdout, "run 2: 0 captures imported") || !strings.Contains(r.stdout, m[1]+" already in the archive") {
 		t.Errorf("second import: exit %d\n%s", r.code, r.stdout)
 	}
 	runs := runAmber(t, "runs", "--db", db2, "1")

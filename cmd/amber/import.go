@@ -47,7 +47,7 @@ Exit code 1 when a file could not be read at all.`,
 					fmt.Fprintln(stdout, e)
 				}
 			})
-			fmt.Fprintf(stdout, "run %d: %d captures imported (%s) from %d files; %d already imported, %d records skipped, %d defects reported, %d files unreadable\n",
+			fmt.Fprintf(stdout, "run %d: %d captures imported (%s) from %d files; %d already in the archive, %d records skipped, %d defects reported, %d files unreadable\n",
 				res.Run, res.Stored, human(res.Bytes), res.Files-res.FailedFiles, res.Duplicates, res.Skipped, res.Defects, res.FailedFiles)
 			if err != nil {
 				if cmd.Context().Err() != nil {
