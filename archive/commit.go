@@ -151,44 +151,48 @@ type gatherer struct {
 }
 
 // next returns the next group, or nil once reqs is closed and drained.
+// It takes what is already waiting; after a group of several it also
+// waits, up to g.wait, for groupEnough batches in all.
 func (g *gatherer) next() []*commitReq {
 	req, ok := <-g.reqs
 	if !ok {
 		return nil
 	}
 	group := []*commitReq{req}
-	waited := g.last <= 1 || g.wait <= 0
-	deadline := time.Now().Add(g.wait)
-	for len(group) < maxGroup {
-		select {
-		case r, ok := <-g.reqs:
-			if !ok {
-				g.last = len(group)
-				return group
-			}
-			group = append(group, r)
-			continue
-		default:
+	var timeout <-chan time.Time // nil: take only what is waiting
+	if g.last > 1 && g.wait > 0 {
+		if g.timer == nil {
+			g.timer = time.NewTimer(g.wait)
+		} else {
+			g.timer.Reset(g.wait)
 		}
-		if waited || len(group) >= g.enough {
+		defer g.timer.Stop()
+		timeout = g.timer.C
+	}
+gather:
+	for len(group) < maxGroup {
+		if len(group) >= g.enough {
+			timeout = nil
+		}
+		var r *commitReq
+		if timeout == nil {
+			select {
+			case r, ok = <-g.reqs:
+			default:
+				break gather
+			}
+		} else {
+			select {
+			case r, ok = <-g.reqs:
+			case <-timeout:
+				timeout = nil
+				continue
+			}
+		}
+		if !ok {
 			break
 		}
-		if g.timer == nil {
-			g.timer = time.NewTimer(time.Until(deadline))
-		} else {
-			g.timer.Reset(time.Until(deadline))
-		}
-		select {
-		case r, ok := <-g.reqs:
-			g.timer.Stop()
-			if !ok {
-				g.last = len(group)
-				return group
-			}
-			group = append(group, r)
-		case <-g.timer.C:
-			waited = true
-		}
+		group = append(group, r)
 	}
 	g.last = len(group)
 	return group

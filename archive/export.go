@@ -320,6 +320,14 @@ func recordID(c *Capture, role string) string {
 	return string(o)
 }
 
+// mayBeRecordID reports whether id has the form recordID gives: a
+// version 5 UUID URN in angle brackets (warcio, Heritrix and wget write
+// version 4).
+func mayBeRecordID(id string) bool {
+	const prefix = "<urn:uuid:"
+	return len(id) == len(prefix)+36+1 && strings.HasPrefix(id, prefix) && id[len(prefix)+14] == '5'
+}
+
 func (ex *exporter) encode(rec *warc.Record, block []byte) error {
 	return ex.fw.Encode(&ex.batch, rec, block)
 }
@@ -366,7 +374,7 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 
 	var rec *warc.Record
 	var block []byte
-	blockDigest := ""
+	storedBlockDigest := ""
 	switch orig := ex.original(c); {
 	case c.Conditional && c.Status == 304:
 		rv := warc.Revisit{Profile: warc.ProfileServerNotModified}
@@ -410,7 +418,7 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 			// received (added below, where the writer would put it). A
 			// store damaged since then shows as a digest mismatch in the
 			// export, not as a new digest of the damaged bytes.
-			blockDigest = c.BlockDigest
+			storedBlockDigest = c.BlockDigest
 		}
 	}
 	rec.Header.Add("WARC-Record-ID", respID)
@@ -422,8 +430,8 @@ func (ex *exporter) capture(ctx context.Context, c *Capture) error {
 		reqID = recordID(c, "request")
 		rec.Header.Add("WARC-Concurrent-To", reqID)
 	}
-	if blockDigest != "" {
-		rec.Header.Add("WARC-Block-Digest", blockDigest)
+	if storedBlockDigest != "" {
+		rec.Header.Add("WARC-Block-Digest", storedBlockDigest)
 	}
 	if err := ex.encode(rec, block); err != nil {
 		return err

@@ -608,11 +608,8 @@ func putImported(tx *bolt.Tx, c *Capture, key []byte) error {
 // without this an export imported back into the store it came from would
 // store every capture again, a nanosecond after the original.
 func (s *Store) exportedHere(c *Capture) (bool, error) {
-	// recordID makes version 5 UUIDs: skip the lookup for other tools'
-	// records (warcio, Heritrix and wget write version 4).
-	const prefix = "<urn:uuid:"
 	id := c.WARCRecordID
-	if len(id) != len(prefix)+36+1 || !strings.HasPrefix(id, prefix) || id[len(prefix)+14] != '5' {
+	if !mayBeRecordID(id) { // other tools' records need no lookup
 		return false, nil
 	}
 	caps, err := s.CaptureIndex(c.URL)
